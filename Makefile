@@ -1,0 +1,48 @@
+# The two commands a new user needs:
+#   make run    installs what is missing and starts the platform on http://127.0.0.1:8000
+#   make test   installs what is missing and runs the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+WEB_DIST := src/datacollect/web_dist/index.html
+WEB_SOURCES := $(shell [ -d web ] && find web -path web/node_modules -prune -o -type f \( -name '*.ts' -o -name '*.tsx' -o -name '*.css' -o -name '*.html' -o -name 'package*.json' -o -name '*.config.*' \) -print 2>/dev/null)
+
+.PHONY: run test install web services browser lint bench clean
+
+run: install web
+	$(BIN)/datacollect up
+
+test: install web services browser
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*; touch $@
+
+web: $(WEB_DIST)
+
+$(WEB_DIST): $(WEB_SOURCES)
+	@if [ -f web/package.json ]; then \
+	  cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build; \
+	else mkdir -p $(dir $@) && echo '<!doctype html><title>datacollect</title>' > $@; fi
+
+services:
+	@scripts/services.sh
+
+browser:
+	@scripts/browser.sh
+
+lint: install
+	$(BIN)/ruff check src tests bench
+
+bench: install web services
+	$(BIN)/python bench/engine.py
+
+clean:
+	rm -rf $(VENV) src/datacollect/web_dist web/node_modules

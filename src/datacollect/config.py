@@ -1,0 +1,76 @@
+"""Settings: every ``DATACOLLECT_*`` environment variable, with defaults for the embedded
+shape (SQLite and local files in ``./data``, one process).
+
+Moving to the distributed shape changes URLs only::
+
+    DATACOLLECT_DATABASE_URL=postgresql+psycopg://user@db/datacollect
+    DATACOLLECT_REDIS_URL=redis://redis:6379/0
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DEV_SECRET = "datacollect-development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DATACOLLECT_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production", "test"] = Field(
+        "development", description="In production the platform refuses to start with a default secret.")
+    data_dir: Path = Field(Path("./data"), description="Folder for the SQLite file, files and blobs.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default sqlite:///<data_dir>/datacollect.db.")
+    redis_url: str | None = Field(None, description="Redis URL for the distributed shape (Celery broker).")
+    host: str = Field("127.0.0.1", description="Address `datacollect up` listens on.")
+    port: int = Field(8000, description="Port `datacollect up` listens on.")
+    public_url: str | None = Field(None, description="Base URL used in links sent to people.")
+    secret_key: str = Field(_DEV_SECRET, description="Signs access tokens; set a long random value.")
+    access_token_minutes: int = Field(60 * 12, description="Lifetime of a login token.")
+    admin_email: str | None = Field(None, description="First admin created at first start.")
+    admin_password: str | None = Field(None, description="Password of that first admin.")
+    max_body_bytes: int = Field(10 * 1024 * 1024, description="Largest request body accepted.")
+    workers: int = Field(64, description="Activations run at once by the embedded worker pool.")
+    lease_seconds: int = Field(300, description="How long a worker holds an activation before another may take it.")
+    scheduler: bool = Field(True, description="Run the scheduler (cron, timers, reconciler) inside `up`.")
+    scheduler_interval: float = Field(0.25, description="Seconds between scheduler ticks.")
+    webhook_wait_timeout: float = Field(30.0, description="Longest a webhook caller waits for its run.")
+    inline_payload_bytes: int = Field(
+        256 * 1024, description="Activation input/output above this size is kept in the blob store.")
+    log_json: bool = Field(False, description="Write logs as JSON lines.")
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.env == "production" and (self.secret_key == _DEV_SECRET or len(self.secret_key) < 32):
+            raise ValueError("DATACOLLECT_SECRET_KEY must be set to a random value of at least 32 "
+                             "characters in production (e.g. `python -c 'import secrets;print(secrets.token_urlsafe(48))'`)")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            return url
+        return f"sqlite:///{(self.data_dir / 'datacollect.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def random_token(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)

@@ -1,0 +1,1 @@
+"""Node types: one module each, discovered through the ``datacollect.nodes`` entry points."""
