@@ -1,0 +1,67 @@
+import { lazy, Suspense } from "react";
+import { createBrowserRouter, Navigate, RouterProvider } from "react-router";
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { ApiError } from "./client/errors";
+import { Layout, RequirePage } from "./features/shell/Layout";
+import { LoginPage } from "./features/shell/LoginPage";
+import { ComingSoon, NotFound } from "./features/shell/ComingSoon";
+import { WorkflowListPage } from "./features/workflows/WorkflowListPage";
+import { RunsPage } from "./features/runs/RunsPage";
+import { ConfirmHost, Spinner, Toaster } from "./lib/ui";
+
+const EditorPage = lazy(() => import("./features/editor/EditorPage"));
+const RunPage = lazy(() => import("./features/runs/RunPage"));
+
+export const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      staleTime: 10_000,
+      refetchOnWindowFocus: false,
+      retry: (count, error) => !(error instanceof ApiError && error.status >= 400 && error.status < 500) && count < 2,
+    },
+  },
+});
+
+const page = (node: React.ReactNode) => (
+  <Suspense
+    fallback={
+      <div className="p-6">
+        <Spinner />
+      </div>
+    }
+  >
+    {node}
+  </Suspense>
+);
+
+const router = createBrowserRouter([
+  { path: "/login", element: <LoginPage /> },
+  {
+    path: "/",
+    element: <Layout />,
+    children: [
+      { index: true, element: <Navigate to="/workflows" replace /> },
+      { path: "workflows", element: <RequirePage page="workflows"><WorkflowListPage /></RequirePage> },
+      { path: "workflows/new", element: <RequirePage page="workflows">{page(<EditorPage />)}</RequirePage> },
+      { path: "workflows/:id", element: <RequirePage page="workflows">{page(<EditorPage />)}</RequirePage> },
+      { path: "runs", element: <RequirePage page="runs"><RunsPage /></RequirePage> },
+      { path: "runs/:id", element: <RequirePage page="runs">{page(<RunPage />)}</RequirePage> },
+      { path: "forms", element: <RequirePage page="forms"><ComingSoon title="Forms" /></RequirePage> },
+      { path: "responses", element: <RequirePage page="responses"><ComingSoon title="Responses" /></RequirePage> },
+      { path: "reviews", element: <RequirePage page="reviews"><ComingSoon title="Reviews" /></RequirePage> },
+      { path: "connections", element: <RequirePage page="connections"><ComingSoon title="Connections" /></RequirePage> },
+      { path: "settings", element: <RequirePage page="settings"><ComingSoon title="Settings" /></RequirePage> },
+      { path: "*", element: <NotFound /> },
+    ],
+  },
+]);
+
+export function App() {
+  return (
+    <QueryClientProvider client={queryClient}>
+      <RouterProvider router={router} />
+      <Toaster />
+      <ConfirmHost />
+    </QueryClientProvider>
+  );
+}

@@ -1,0 +1,179 @@
+/**
+ * The shapes the app works with, as the API documents them (DESIGN §3, §6).
+ * Responses are read through these; the generated `schema.d.ts` types the paths and parameters.
+ */
+
+export type Role = "admin" | "builder" | "reviewer" | "viewer";
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+}
+
+export interface TokenAnswer {
+  access_token: string;
+  token_type: "bearer";
+  user: User;
+}
+
+export type Category = "trigger" | "collection" | "transform" | "validate" | "logic" | "review" | "output";
+
+export interface NodeSpec {
+  type: string;
+  version: number;
+  category: Category | string;
+  description: string;
+  icon: string;
+  ports: string[];
+  inputs: boolean;
+  is_trigger: boolean;
+  side_effects: boolean;
+  waits: boolean;
+}
+
+export type OnError = "fail" | "continue" | "route";
+
+export interface RetryPolicy {
+  max_attempts: number;
+  backoff_seconds: number;
+  [key: string]: unknown;
+}
+
+export interface DefinitionNode {
+  id: string;
+  type: string;
+  name?: string | null;
+  config: Record<string, unknown>;
+  position?: { x: number; y: number };
+  retry?: RetryPolicy | null;
+  on_error?: OnError;
+  [key: string]: unknown;
+}
+
+export interface DefinitionEdge {
+  from: string;
+  to: string;
+  condition?: string | null;
+  port?: string | null;
+}
+
+export interface Definition {
+  id: string;
+  name: string;
+  description?: string | null;
+  active?: boolean;
+  settings?: Record<string, unknown>;
+  vars?: Record<string, unknown>;
+  nodes: DefinitionNode[];
+  edges: DefinitionEdge[];
+  [key: string]: unknown;
+}
+
+export interface Problem {
+  node_id: string | null;
+  field: string | null;
+  message: string;
+}
+
+export type RunStatus = "pending" | "running" | "waiting" | "completed" | "failed" | "cancelled";
+export type ActivationStatus =
+  | "pending"
+  | "ready"
+  | "running"
+  | "waiting"
+  | "completed"
+  | "skipped"
+  | "failed"
+  | "cancelled";
+
+export interface WorkflowSummary {
+  id: string;
+  name: string;
+  description: string | null;
+  active: boolean;
+  version: number;
+  updated_at: string;
+  last_run: { id: string; status: RunStatus; started_at: string | null } | null;
+}
+
+export interface Workflow {
+  id: string;
+  name: string;
+  description: string | null;
+  active: boolean;
+  version: number;
+  definition: Definition;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface VersionInfo {
+  version: number;
+  created_at: string;
+  created_by: string | null;
+  message: string | null;
+}
+
+export interface Example {
+  id: string;
+  name: string;
+  description: string;
+  definition: Definition;
+}
+
+export type Item = Record<string, unknown>;
+
+export interface ActivationError {
+  message: string;
+  type?: string;
+  expression?: string;
+  [key: string]: unknown;
+}
+
+export interface Activation {
+  id: string;
+  node_id: string;
+  lane: string;
+  status: ActivationStatus;
+  attempts: number;
+  input: Item[] | null;
+  output: Record<string, Item[]> | null;
+  error: ActivationError | null;
+  started_at: string | null;
+  finished_at: string | null;
+  duration_ms: number | null;
+  item_count: number | null;
+}
+
+export interface RunSummary {
+  id: string;
+  workflow_id: string;
+  workflow_name: string;
+  version: number;
+  status: RunStatus;
+  mode: string;
+  started_at: string | null;
+  finished_at: string | null;
+  duration_ms: number | null;
+  error: unknown;
+}
+
+export interface Run extends RunSummary {
+  definition: Definition;
+  activations: Activation[];
+}
+
+export interface Page<T> {
+  data: T[];
+  count: number;
+}
+
+export interface RunRequest {
+  data: Record<string, unknown>;
+  wait: boolean;
+  pinned?: Record<string, Item[]>;
+  only_node?: string | null;
+  test?: boolean;
+}

@@ -1,0 +1,3 @@
+export default function EditorPage() {
+  return <div className="p-6">Editor</div>;
+}

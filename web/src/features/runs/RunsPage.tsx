@@ -1,0 +1,4 @@
+import { ComingSoon } from "../shell/ComingSoon";
+export function RunsPage() {
+  return <ComingSoon title="Runs" />;
+}

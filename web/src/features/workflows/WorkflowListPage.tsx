@@ -1,0 +1,4 @@
+import { ComingSoon } from "../shell/ComingSoon";
+export function WorkflowListPage() {
+  return <ComingSoon title="Workflows" />;
+}
