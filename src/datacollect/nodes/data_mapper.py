@@ -29,8 +29,8 @@ slip into SAP silently. With ``on_item_error: "flag"`` every item goes on, a bad
 its raw value, and the item carries ``_errors: [{"field", "value", "message"}]`` so a
 Conditional or DataValidator downstream can route it to a person.
 
-The path, cast and expression-check helpers here (``FieldPath``, ``cast_value``,
-``check_expression``) are shared by the other transform, validate and logic nodes.
+The path, cast and expression helpers here (``FieldPath``, ``cast_value``,
+``check_expression``, ``is_truthy``) are shared by the other transform, validate and logic nodes.
 """
 
 from __future__ import annotations
@@ -290,6 +290,17 @@ def check_expression(source: str) -> str:
     except ExpressionError as exc:
         raise PydanticCustomError("expression", "{message}", {"message": exc.message}) from None
     return source
+
+
+_FALSY_TEXT = frozenset({"", "false", "no", "0", "off", "none", "null"})
+
+
+def is_truthy(value: Any) -> bool:
+    """Whether a condition's result counts as true. Text such as ``"false"``, ``"no"`` or
+    ``"0"`` (what a form or a spreadsheet often holds) counts as false."""
+    if isinstance(value, str):
+        return value.strip().lower() not in _FALSY_TEXT
+    return bool(value)
 
 
 def is_blank(value: Any, type_: str | None) -> bool:
