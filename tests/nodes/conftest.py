@@ -28,3 +28,36 @@ def make_ctx(node_id: str = "n1", upstream: dict[str, list[dict]] | None = None,
 @pytest.fixture
 def ctx() -> NodeContext:
     return make_ctx()
+
+
+class MemoryMappings:
+    """An in-memory MappingStore: named DataMapper mappings."""
+
+    def __init__(self, mappings: dict[str, dict[str, Any]] | None = None) -> None:
+        self.mappings = dict(mappings or {})
+        self.reads = 0
+
+    def get_mapping(self, name: str) -> dict[str, Any] | None:
+        self.reads += 1
+        return self.mappings.get(name)
+
+
+class MemoryHistory:
+    """An in-memory HistoryStore. ``history`` answers the oldest value first; ``record`` keeps
+    one entry per (scope, key, ref), so recording again under the same ref changes nothing."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, str, str, dict[str, float]]] = []
+
+    def seed(self, scope: str, key: str, field: str, values: list[float]) -> None:
+        for n, v in enumerate(values):
+            self.entries.append((scope, key, f"seed/{field}/{n}", {field: v}))
+
+    def history(self, scope: str, key: str, field: str, limit: int = 20) -> list[float]:
+        found = [vals[field] for s, k, _, vals in self.entries if s == scope and k == key and field in vals]
+        return found[-limit:]
+
+    def record(self, scope: str, key: str, values: dict[str, float], ref: str) -> None:
+        if any(s == scope and k == key and r == ref for s, k, r, _ in self.entries):
+            return
+        self.entries.append((scope, key, ref, dict(values)))
