@@ -496,12 +496,12 @@ class _LedgerConflict(Exception):
     """A ledger key exists: at least one row of the statement was written before."""
 
 
-_PER_ROW_ERRORS = (exc.IntegrityError, exc.DataError)
+_PER_ROW_ERRORS = (exc.IntegrityError, exc.DataError, RowError)
 
 
 def _is_row_error(e: BaseException) -> bool:
     """A failure caused by the data of some row (the others may still go in)."""
-    if isinstance(e, _PER_ROW_ERRORS | RowError):
+    if isinstance(e, _PER_ROW_ERRORS):
         return True
     return isinstance(e, exc.StatementError) and not isinstance(e, exc.DBAPIError)
 
