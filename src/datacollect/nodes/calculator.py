@@ -63,7 +63,7 @@ class Calculator(Node):
     class Config(NodeConfig):
         formula: Expression = Field(
             description="The calculation, e.g. item.scope1 + item.scope2. 'item' is the current item.",
-            json_schema_extra={"x-widget": "expression", "examples": ["item.scope1 + item.scope2"]})
+            json_schema_extra={"examples": ["item.scope1 + item.scope2"]})
         input_fields: list[str] = Field(
             default_factory=list,
             description="The fields the formula needs; an item without one of them is reported clearly.",

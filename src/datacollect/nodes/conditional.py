@@ -47,10 +47,10 @@ class Conditional(Node):
     class Config(NodeConfig):
         condition: Expression | None = Field(
             None, description="The test, e.g. validate_1.score > 0.8 or item.country == 'DE'.",
-            json_schema_extra={"x-widget": "expression", "examples": ["validate_1.score > 0.8"]})
+            json_schema_extra={"examples": ["validate_1.score > 0.8"]})
         conditions: list[Expression] | None = Field(
             None, description="Several tests, joined by 'combine'.",
-            json_schema_extra={"x-widget": "expression-list", "x-group": "advanced"})
+            json_schema_extra={"x-group": "advanced"})
         combine: Literal["and", "or"] = Field(
             "and", description="and: every condition must hold; or: one is enough.",
             json_schema_extra={"x-group": "advanced"})

@@ -127,7 +127,7 @@ class PatternRule(_Rule):
 
     type: Literal["pattern"]
     field: str = Field(min_length=1, json_schema_extra={"x-widget": "field-path"})
-    pattern: str = Field(min_length=1, json_schema_extra={"x-widget": "regex", "examples": ["^[A-Z]{2}[0-9A-Z]+$"]})
+    pattern: str = Field(min_length=1, json_schema_extra={"format": "regex", "examples": ["^[A-Z]{2}[0-9A-Z]+$"]})
 
     @field_validator("pattern")
     @classmethod
@@ -152,8 +152,8 @@ class ExpressionRule(_Rule):
     """A check written as an expression (cross-field), true to pass."""
 
     type: Literal["expression"]
-    expression: Expression = Field(json_schema_extra={"x-widget": "expression",
-                                                      "examples": ["item.scope1 <= item.total"]})
+    expression: Expression = Field(description="True when the item is right, e.g. item.scope1 <= item.total.",
+                                   json_schema_extra={"examples": ["item.scope1 <= item.total"]})
     field: str | None = Field(None, description="The field the issue is about, if one.",
                               json_schema_extra={"x-widget": "field-path"})
 
