@@ -62,7 +62,7 @@ class Aggregation(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> Aggregation:
         if self.field is None and self.method != "count":
-            raise PydanticCustomError("aggregation", "Choose the field to {method}", {"method": self.method})
+            raise PydanticCustomError("aggregation", "Choose the field for {method}", {"method": repr(self.method)})
         return self
 
     @property
@@ -118,8 +118,8 @@ class Aggregator(Node):
         @model_validator(mode="after")
         def _check(self) -> Aggregator.Config:
             if isinstance(self.aggregation_method, str) and self.aggregation_method != "count" and not self.field:
-                raise PydanticCustomError("aggregation", "Choose the field to {method}",
-                                          {"method": self.aggregation_method})
+                raise PydanticCustomError("aggregation", "Choose the field for {method}",
+                                          {"method": repr(self.aggregation_method)})
             if isinstance(self.aggregation_method, list) and not self.aggregation_method:
                 raise PydanticCustomError("aggregation", "Add at least one aggregation")
             names = [a.output_name for a in self.aggregations()]
