@@ -107,6 +107,8 @@ class Node:
     description: ClassVar[str] = ""
     icon: ClassVar[str] = "box"
     ports: ClassVar[tuple[str, ...]] = ("main",)
+    #: Ports whose items always go out in a lane of their own (one lane per answer).
+    lane_ports: ClassVar[tuple[str, ...]] = ()
     #: Whether the node takes input. Triggers have no input port.
     inputs: ClassVar[bool] = True
     side_effects: ClassVar[bool] = False

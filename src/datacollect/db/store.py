@@ -1,0 +1,153 @@
+"""The engine's Store on SQLAlchemy Core (SQLite and PostgreSQL).
+
+Hot path: a run segment is one transaction of a few statements; activations are inserted
+with executemany. Leases are compare-and-set updates (``UPDATE ... WHERE status='ready'``);
+on PostgreSQL the run row is locked with ``FOR UPDATE`` while a segment is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
+
+from datacollect.db.models import Activation, PendingEvent, Run, Workflow, WorkflowVersion
+from datacollect.db.session import Database
+from datacollect.engine.store import Row
+
+A = Activation.__table__
+R = Run.__table__
+W = Workflow.__table__
+V = WorkflowVersion.__table__
+E = PendingEvent.__table__
+OPEN = ("pending", "ready", "running", "waiting")
+
+
+class SqlTx:
+    def __init__(self, conn: Connection, pg: bool) -> None:
+        self.c = conn
+        self.pg = pg
+
+    # workflows
+    def workflow_version(self, workflow_id: str, version: int | None = None) -> Row | None:
+        w = self.c.execute(select(W.c.active, W.c.current_version).where(W.c.id == workflow_id)).first()
+        if w is None:
+            return None
+        v = self.c.execute(select(V.c.id, V.c.version).where(
+            V.c.workflow_id == workflow_id, V.c.version == (version or w.current_version))).first()
+        if v is None:
+            return None
+        return {"workflow_id": workflow_id, "version_id": v.id, "version": v.version, "active": w.active}
+
+    def version_by_id(self, version_id: int) -> Row | None:
+        r = self.c.execute(select(V).where(V.c.id == version_id)).mappings().first()
+        return dict(r) if r else None
+
+    # runs
+    def insert_run(self, row: Row) -> None:
+        self.c.execute(insert(R), [row])
+
+    def get_run(self, run_id: str, lock: bool = False) -> Row | None:
+        q = select(R).where(R.c.id == run_id)
+        if lock and self.pg:
+            q = q.with_for_update()
+        r = self.c.execute(q).mappings().first()
+        return dict(r) if r else None
+
+    def update_run(self, run_id: str, values: Row, expect_status: Iterable[str] | None = None) -> bool:
+        q = update(R).where(R.c.id == run_id)
+        if expect_status is not None:
+            q = q.where(R.c.status.in_(list(expect_status)))
+        return bool(self.c.execute(q.values(**values)).rowcount)
+
+    # activations
+    def insert_activations(self, rows: list[Row]) -> None:
+        self.c.execute(insert(A), rows)
+
+    def update_activation(self, act_id: str, values: Row, expect: Row | None = None) -> bool:
+        q = update(A).where(A.c.id == act_id)
+        for k, v in (expect or {}).items():
+            q = q.where(A.c[k].is_(None) if v is None else A.c[k] == v)
+        return bool(self.c.execute(q.values(**values)).rowcount)
+
+    def delete_activations(self, ids: list[str]) -> None:
+        if ids:
+            self.c.execute(delete(A).where(A.c.id.in_(ids)))
+
+    def get_activation(self, act_id: str) -> Row | None:
+        r = self.c.execute(select(A).where(A.c.id == act_id)).mappings().first()
+        return dict(r) if r else None
+
+    def find_activations(self, run_id: str, node_ids: Iterable[str] | None = None,
+                         lanes: Iterable[str] | None = None) -> list[Row]:
+        q = select(A).where(A.c.run_id == run_id)
+        if node_ids is not None:
+            q = q.where(A.c.node_id.in_(list(node_ids)))
+        if lanes is not None:
+            q = q.where(A.c.lane.in_(list(lanes)))
+        return [dict(r) for r in self.c.execute(q).mappings()]
+
+    def pending_below(self, run_id: str, node_id: str, lane: str) -> list[Row]:
+        q = select(A).where(A.c.run_id == run_id, A.c.node_id == node_id, A.c.status == "pending",
+                            A.c.lane.like(lane.replace("%", r"\%").replace("_", r"\_") + ".%", escape="\\"))
+        return [dict(r) for r in self.c.execute(q).mappings()]
+
+    def open_counts(self, run_id: str) -> dict[str, int]:
+        q = select(A.c.status, func.count()).where(A.c.run_id == run_id, A.c.status.in_(OPEN)).group_by(A.c.status)
+        return {s: n for s, n in self.c.execute(q)}
+
+    def lease(self, ids: list[str], token: str, until: datetime, now: datetime) -> list[Row]:
+        cond = and_(A.c.id.in_(ids), A.c.status == "ready", or_(A.c.wake_at.is_(None), A.c.wake_at <= now))
+        q = (update(A).where(cond).values(status="running", leased_by=token, lease_until=until,
+                                           attempts=A.c.attempts + 1, started_at=func.coalesce(A.c.started_at, now))
+             .returning(*A.c))
+        return [dict(r) for r in self.c.execute(q).mappings()]
+
+    def due(self, now: datetime, limit: int) -> list[Row]:
+        q = select(A.c.id, A.c.status, A.c.leased_by).where(or_(
+            and_(A.c.status == "waiting", A.c.wake_at <= now),
+            and_(A.c.status == "ready", A.c.wake_at <= now),
+            and_(A.c.status == "running", A.c.lease_until < now),
+        )).limit(limit)
+        return [dict(r) for r in self.c.execute(q).mappings()]
+
+    def ready_ids(self, now: datetime, limit: int) -> list[str]:
+        q = select(A.c.id).where(A.c.status == "ready", or_(A.c.wake_at.is_(None), A.c.wake_at <= now)).limit(limit)
+        return [r[0] for r in self.c.execute(q)]
+
+    def lock_key(self, key: str) -> None:
+        """Serialise event delivery and waiting on one key (PostgreSQL; SQLite has one writer)."""
+        if self.pg:
+            self.c.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%(k)s))", {"k": key})
+
+    def keep_event(self, key: str, payload: Any, now: datetime) -> None:
+        self.c.execute(insert(E), [{"key": key, "payload": payload, "created_at": now}])
+
+    def take_event(self, key: str) -> Row | None:
+        r = self.c.execute(select(E).where(E.c.key == key).order_by(E.c.id).limit(1)).mappings().first()
+        if r is None:
+            return None
+        self.c.execute(delete(E).where(E.c.id == r["id"]))
+        return dict(r)
+
+    def waiting_for(self, key: str, limit: int = 1000) -> list[Row]:
+        q = select(A.c.id, A.c.run_id).where(A.c.wait_for == key, A.c.status == "waiting").limit(limit)
+        return [dict(r) for r in self.c.execute(q).mappings()]
+
+
+class SqlStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.pg = db.dialect == "postgresql"
+        self._writer = db.writer
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTx]:
+        with self._writer.begin() as conn:
+            yield SqlTx(conn, self.pg)
+
+
+__all__ = ["SqlStore", "SqlTx", "bindparam", "Any"]

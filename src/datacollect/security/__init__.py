@@ -1,0 +1,1 @@
+"""Who may do what: users, roles, passwords, tokens, API keys, and the audit log."""

@@ -1,0 +1,76 @@
+"""Shared fixtures: a platform on SQLite (a file in a temp folder) and, for tests marked
+``postgres``, the same on the PostgreSQL server at 127.0.0.1:5432 (database ``test``), each
+test in a schema of its own."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from datacollect.config import Settings
+
+PG_HOST = os.environ.get("DATACOLLECT_TEST_PG_HOST", "127.0.0.1")
+PG_BASE = f"postgresql+psycopg://postgres@{PG_HOST}:5432/test"
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    if not port_open(5432, PG_HOST):
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432 (make services starts it)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_BASE, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def make_settings(tmp: Path, db_url: str | None = None, **kw: object) -> Settings:
+    return Settings(env="test", data_dir=tmp, database_url=db_url, scheduler_interval=0.05,
+                    secret_key="test-secret-key-that-is-long-enough-0123456789", **kw)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str | None) -> Settings:
+    return make_settings(tmp_path, db_url)
+
+
+@pytest.fixture
+async def platform(settings: Settings) -> AsyncIterator[object]:
+    from datacollect.platform import Platform
+
+    p = Platform.create(settings)
+    await p.start(scheduler=False)
+    try:
+        yield p
+    finally:
+        await p.stop()
