@@ -1,0 +1,756 @@
+"""The one validation engine: the server's answer on a submission is the one that counts.
+
+::
+
+    result = validate_submission(schema, {"scope_1": "1250.5", "has_sites": "yes", ...})
+    result.ok        # False
+    result.errors    # [{"field": "sites[2].country", "message": "Please choose one of the options",
+                     #   "code": "option"}]
+    result.cleaned   # {"scope_1": 1250.5, "has_sites": True, "sites": [...], ...}
+
+What it does, in order:
+
+1. **Unknown keys** are reported (``unknown_field``), never stored; inside a table, per row.
+2. **Each answer is read and checked** against its field: numbers from numbers or from
+   strings with a dot for decimals (``"1250.5"``, ``"1 250.5"``; a comma is refused rather
+   than guessed), whole numbers for ``integer``, dates as ``YYYY-MM-DD``, booleans from
+   ``true``/``false``/``"yes"``/``"no"``/``"1"``/``"0"``, select values by value (``"2"`` finds the
+   option ``2``), file references ``{"key", "name", "size", "content_type"}`` against the size
+   and type limits; then lengths, patterns, bounds, steps, decimals, allowed values.
+   ``None``, ``""``, blanks and ``[]`` are *empty*.
+3. **Visibility.** ``visible_if`` conditions (pages' and fields') are evaluated in dependency
+   order; a hidden field is not required, its value is dropped and later conditions see it as
+   empty. A condition that cannot be evaluated (``revenue > 10`` with no revenue) is false.
+4. **Required** visible fields must not be empty; tables are checked row by row (paths
+   ``sites[2].country``, rows counted from 0), with the row's columns in scope.
+5. **Rules** run last, with every value (``cleaned``) in scope. A rule is skipped when a field
+   it reads has an error, and when it fails to evaluate because a field it reads is empty or
+   hidden; any other failure to evaluate refuses the submission with the rule's message.
+
+``partial=True`` is a draft save: answers are read and checked as above, but required fields,
+``min_rows``, ``min_selected`` and rules are not enforced.
+
+``cleaned`` has every visible field in form order (empty ones as ``None``, or ``[]`` for
+multi-selects, multiple files and tables), values cast (dates stay ISO strings, so the result
+is JSON as it is); hidden fields and invalid values are left out.
+
+The validator for a schema is compiled once (conditions, rules, patterns, option lookups) and
+cached on the ``FormSchema`` object, so the hot path is plain Python over the answers.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from datacollect.engine.expressions import compile_expression
+from datacollect.errors import ExpressionError
+from datacollect.forms.schema import (
+    BooleanField,
+    DateField,
+    EmailField,
+    FileField,
+    FormSchema,
+    FormSettings,
+    IntegerField,
+    LongTextField,
+    MultiSelectField,
+    NumberField,
+    PhoneField,
+    Rule,
+    SelectField,
+    TableField,
+    TextField,
+    UrlField,
+    _FieldBase,
+    _ValueField,
+    dependency_order,
+    field_references,
+)
+
+__all__ = ["ValidationResult", "FormValidator", "compile_validator", "validate_submission", "check_default"]
+
+Error = dict[str, Any]
+#: A converter answers (value, None) or (None, problem); a problem is (code, message), or for
+#: a list of files a list of (path suffix, code, message).
+Converter = Callable[[Any, bool], tuple[Any, Any]]
+
+_MISSING = object()
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_SPACES = re.compile(r"[\s\u00a0\u2009\u202f']+")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
+_PHONE = re.compile(r"\+?[0-9 ().\-/]+")
+_HOST = re.compile(r"(?:[^\s/:?#@.]+\.)+[^\s/:?#@.]+(?::\d+)?(?:[/?#]\S*)?|localhost(?::\d+)?(?:[/?#]\S*)?")
+_BOOLEANS = {"true": True, "false": False, "yes": True, "no": False, "y": True, "n": False,
+             "1": True, "0": False, "on": True, "off": False}
+_REQUIRED = "This field is required"
+
+
+class ValidationResult:
+    """``ok``, ``errors`` (``[{"field", "message", "code", ...}]``) and ``cleaned``."""
+
+    __slots__ = ("errors", "cleaned")
+
+    def __init__(self, errors: list[Error], cleaned: dict[str, Any]) -> None:
+        self.errors = errors
+        self.cleaned = cleaned
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def messages(self) -> dict[str, list[str]]:
+        """The messages by field path, for a renderer that shows them beside the fields."""
+        out: dict[str, list[str]] = {}
+        for e in self.errors:
+            out.setdefault(e["field"], []).append(e["message"])
+        return out
+
+    def __repr__(self) -> str:
+        return f"ValidationResult(ok={self.ok}, errors={self.errors!r})"
+
+
+def validate_submission(schema: FormSchema, answers: Mapping[str, Any], *, partial: bool = False
+                        ) -> ValidationResult:
+    """Check a submission (or, with ``partial=True``, a draft) against a form."""
+    return compile_validator(schema).validate(answers, partial=partial)
+
+
+def compile_validator(schema: FormSchema) -> FormValidator:
+    """The compiled validator of a form, made once and cached on the schema object."""
+    compiled = schema._compiled
+    if compiled is None:
+        compiled = FormValidator(schema)
+        schema._compiled = compiled
+    return compiled
+
+
+def check_default(field: _FieldBase, value: Any) -> str | None:
+    """Why ``value`` is not a valid answer to ``field`` (the message), or None if it is."""
+    convert = _converter(field, FormSettings())
+    if convert is None:
+        return None
+    _, problem = convert(value, True)
+    if problem is None:
+        return None
+    return problem[0][2] if isinstance(problem, list) else problem[1]
+
+
+class FormValidator:
+    """A form compiled for validation; use ``compile_validator`` to get the cached one."""
+
+    __slots__ = ("schema", "_root")
+
+    def __init__(self, schema: FormSchema) -> None:
+        self.schema = schema
+        fields = [f for _, f in schema.iter_fields()]
+        page_of = {f.id: page for page, f in schema.iter_fields()}
+        pages = [(p.id, p.visible_if) for p in schema.pages if p.visible_if is not None]
+        self._root = _Block(fields, schema.rules, schema.settings, pages=pages, page_of=page_of,
+                            top_ids=None)
+
+    def validate(self, answers: Mapping[str, Any], *, partial: bool = False) -> ValidationResult:
+        if not isinstance(answers, Mapping):
+            return ValidationResult([{"field": "", "message": "The answers could not be read",
+                                      "code": "type"}], {})
+        errors: list[Error] = []
+        cleaned = self._root.run(answers, "", None, partial, errors)
+        return ValidationResult(errors, cleaned)
+
+
+# --------------------------------------------------------------------------- compiled blocks
+
+
+class _CField:
+    __slots__ = ("id", "required", "convert", "table", "is_list", "min_rows", "max_rows", "title")
+
+    def __init__(self, f: _ValueField, settings: FormSettings, top_ids: set[str]) -> None:
+        self.id = f.id
+        self.title = f.title
+        self.required = f.required
+        self.convert = _converter(f, settings)
+        self.is_list = isinstance(f, MultiSelectField | TableField) or (isinstance(f, FileField) and f.multiple)
+        self.table: _Block | None = None
+        self.min_rows = self.max_rows = None
+        if isinstance(f, TableField):
+            self.table = _Block(f.fields, f.rules, settings, pages=(), page_of={}, top_ids=top_ids)
+            self.min_rows, self.max_rows = f.min_rows, f.max_rows
+
+    def empty(self) -> Any:
+        return [] if self.is_list else None
+
+
+class _CRule:
+    __slots__ = ("id", "evaluate", "message", "fields", "refs")
+
+    def __init__(self, rule: Rule, ids: set[str], columns: set[str] | None) -> None:
+        self.id = rule.id
+        self.evaluate = compile_expression(rule.expression)
+        self.message = rule.message
+        self.fields = list(rule.fields)
+        self.refs = frozenset(field_references(rule.expression, ids, columns))
+
+
+class _Block:
+    """The fields of a form (``top_ids`` None) or the columns of a table, compiled."""
+
+    __slots__ = ("fields", "ids", "sections", "plan", "rules", "uses_scope", "is_table", "empties")
+
+    def __init__(self, fields: list[Any], rules: list[Rule], settings: FormSettings, *,
+                 pages: Any, page_of: Mapping[str, Any], top_ids: set[str] | None) -> None:
+        value_fields = [f for f in fields if f.has_value]
+        ids = {f.id for f in value_fields}
+        self.is_table = top_ids is not None
+        self.ids = frozenset(ids)
+        self.sections = frozenset(f.id for f in fields if not f.has_value)
+        self.fields = [_CField(f, settings, ids) for f in value_fields]
+        self.empties = {c.id: c.empty() for c in self.fields}
+        columns = ids if self.is_table else None
+        scope_ids = top_ids if top_ids is not None else ids
+        self.rules = [_CRule(r, scope_ids, columns) for r in rules]
+
+        # visibility: conditional pages and fields, each after the conditions it reads
+        conditional_pages = dict(pages)
+        graph: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        evaluators: dict[tuple[str, str], Any] = {}
+        for page_id, source in conditional_pages.items():
+            node = ("page", page_id)
+            graph[node] = {("field", x) for x in field_references(source, ids)}
+            evaluators[node] = compile_expression(source)
+        for f in value_fields:
+            page = page_of.get(f.id)
+            page_id = page.id if page is not None and page.id in conditional_pages else None
+            if f.visible_if is None and page_id is None:
+                continue
+            node = ("field", f.id)
+            deps = set()
+            if f.visible_if is not None:
+                deps |= {("field", x) for x in field_references(f.visible_if, scope_ids, columns)}
+                evaluators[node] = compile_expression(f.visible_if)
+            if page_id is not None:
+                deps.add(("page", page_id))
+            graph[node] = deps
+        order, _ = dependency_order(graph)  # loops were refused when the schema was checked
+        empties = self.empties
+        self.plan = [
+            (kind == "page", key, evaluators.get((kind, key)),
+             page_of[key].id if kind == "field" and key in page_of and page_of[key].id in conditional_pages else None,
+             empties.get(key))
+            for kind, key in order
+        ]
+        self.uses_scope = bool(self.plan or self.rules) or any(
+            c.table is not None and c.table.uses_scope for c in self.fields)
+
+    def run(self, data: Mapping[str, Any], prefix: str, outer: dict[str, Any] | None, partial: bool,
+            errors: list[Error]) -> dict[str, Any]:
+        ids = self.ids
+        for key in data:
+            if key not in ids:
+                errors.append(self._unknown(key, prefix))
+
+        values: dict[str, Any] = {}
+        bad: dict[str, Any] = {}
+        for f in self.fields:
+            raw = data.get(f.id)
+            if raw is None:
+                continue
+            t = raw.__class__
+            if t is str:
+                if not raw or raw.isspace():
+                    continue
+            elif (t is list or t is dict) and not raw:
+                continue
+            if f.table is not None:
+                values[f.id] = raw  # read row by row below, once visibility is known
+                continue
+            value, problem = f.convert(raw, partial)
+            if problem is None:
+                values[f.id] = value
+            else:
+                bad[f.id] = problem
+
+        scope: dict[str, Any] | None = None
+        hidden: set[str] = set()
+        if self.uses_scope:
+            scope = dict(outer) if outer is not None else {}
+            local = dict(self.empties)
+            local.update(values)
+            scope.update(local)
+            if self.is_table:
+                scope["row"] = local
+            else:
+                scope["answers"] = scope
+            if self.plan:
+                hidden_pages: set[str] = set()
+                for is_page, key, evaluate, page, empty in self.plan:
+                    if is_page:
+                        if not _holds(evaluate, scope):
+                            hidden_pages.add(key)
+                    elif (page is not None and page in hidden_pages) or (
+                            evaluate is not None and not _holds(evaluate, scope)):
+                        hidden.add(key)
+                        scope[key] = local[key] = empty
+
+        cleaned: dict[str, Any] = {}
+        failed: set[str] = set()
+        for f in self.fields:
+            fid = f.id
+            if fid in hidden:
+                continue
+            if bad:
+                problem = bad.get(fid)
+                if problem is not None:
+                    _report(errors, prefix + fid, problem)
+                    failed.add(fid)
+                    continue
+            if fid in values:
+                value = values[fid]
+                if f.table is not None:
+                    before = len(errors)
+                    value = self._rows(f, value, prefix + fid, scope if f.table.uses_scope else None,
+                                       partial, errors)
+                    if len(errors) > before:
+                        failed.add(fid)
+                    if value is None:
+                        continue
+                    if scope is not None:
+                        scope[fid] = value
+                cleaned[fid] = value
+            else:
+                if f.required and not partial:
+                    errors.append({"field": prefix + fid, "message": _REQUIRED, "code": "required"})
+                    failed.add(fid)
+                cleaned[fid] = f.empty()
+
+        if self.rules and not partial and scope is not None:
+            self._rules(scope, prefix, values, hidden, failed, errors)
+        return cleaned
+
+    def _rows(self, f: _CField, raw: Any, path: str, scope: dict[str, Any] | None, partial: bool,
+              errors: list[Error]) -> list[dict[str, Any]] | None:
+        if raw.__class__ is not list:
+            errors.append({"field": path, "message": "Please give the rows as a list", "code": "type"})
+            return None
+        n = len(raw)
+        if f.max_rows is not None and n > f.max_rows:
+            errors.append({"field": path, "message": f"{f.title} can have at most {_count(f.max_rows, 'row')}",
+                           "code": "max_rows"})
+        if f.min_rows is not None and n < f.min_rows and not partial:
+            errors.append({"field": path, "message": f"Please add at least {_count(f.min_rows, 'row')}",
+                           "code": "min_rows"})
+        block = f.table
+        assert block is not None
+        rows = []
+        for i, row in enumerate(raw):
+            if not isinstance(row, Mapping):
+                errors.append({"field": f"{path}[{i}]", "message": "This row could not be read", "code": "type"})
+                continue
+            rows.append(block.run(row, f"{path}[{i}].", scope, partial, errors))
+        return rows
+
+    def _rules(self, scope: dict[str, Any], prefix: str, values: Mapping[str, Any], hidden: set[str],
+               failed: set[str], errors: list[Error]) -> None:
+        base = prefix[:-1] if prefix.endswith(".") else prefix
+        for rule in self.rules:
+            if rule.refs & failed:
+                continue
+            try:
+                holds = rule.evaluate(scope)
+            except ExpressionError as exc:
+                if any(r in hidden or r not in values for r in rule.refs):
+                    continue  # it reads an empty or hidden answer: the field checks speak for it
+                errors.append({**self._rule_error(rule, prefix, base), "code": "rule_error",
+                               "detail": exc.reason})
+                continue
+            if not holds:
+                errors.append(self._rule_error(rule, prefix, base))
+
+    @staticmethod
+    def _rule_error(rule: _CRule, prefix: str, base: str) -> Error:
+        paths = [prefix + name for name in rule.fields]
+        error: Error = {"field": paths[0] if paths else base, "message": rule.message, "code": "rule"}
+        if len(paths) > 1:
+            error["fields"] = paths
+        if rule.id:
+            error["rule"] = rule.id
+        return error
+
+    def _unknown(self, key: Any, prefix: str) -> Error:
+        if key in self.sections:
+            message = f"'{key}' is a heading and takes no answer"
+        elif self.is_table:
+            message = f"This table has no column '{key}'"
+        else:
+            message = f"This form has no field '{key}'"
+        return {"field": f"{prefix}{key}", "message": message, "code": "unknown_field"}
+
+
+def _holds(evaluate: Any, scope: dict[str, Any]) -> bool:
+    try:
+        return bool(evaluate(scope))
+    except ExpressionError:
+        return False
+
+
+def _report(errors: list[Error], path: str, problem: Any) -> None:
+    if isinstance(problem, list):
+        for suffix, code, message in problem:
+            errors.append({"field": path + suffix, "message": message, "code": code})
+    else:
+        errors.append({"field": path, "message": problem[1], "code": problem[0]})
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _fmt(x: float | int) -> str:
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return str(x)
+
+
+def _with_unit(x: float | int, unit: str | None) -> str:
+    if not unit:
+        return _fmt(x)
+    return f"{_fmt(x)}{unit}" if unit == "%" else f"{_fmt(x)} {unit}"
+
+
+# --------------------------------------------------------------------------- converters
+
+
+def _converter(f: _FieldBase, settings: FormSettings) -> Converter | None:
+    if isinstance(f, TextField | LongTextField | EmailField | PhoneField | UrlField):
+        return _text(f)
+    if isinstance(f, NumberField | IntegerField):
+        return _number(f)
+    if isinstance(f, DateField):
+        return _date(f)
+    if isinstance(f, SelectField):
+        return _select(f)
+    if isinstance(f, MultiSelectField):
+        return _multi_select(f)
+    if isinstance(f, BooleanField):
+        return _boolean
+    if isinstance(f, FileField):
+        return _file(f, settings)
+    return None  # tables are read row by row; sections take no answer
+
+
+def _text(f: TextField | LongTextField | EmailField | PhoneField | UrlField) -> Converter:
+    label = f.title
+    lo, hi = f.min_length, f.max_length
+    rx = re.compile(f.pattern) if f.pattern else None
+    pattern_message = f.pattern_message or f"{label} is not in the expected format"
+    allowed = frozenset(f.allowed_values) if isinstance(f, TextField) and f.allowed_values is not None else None
+    allowed_message = f"{label} must be one of: {', '.join(f.allowed_values or ())}" if allowed else ""
+    shape: Callable[[str], tuple[Any, Any]] | None = None
+    if isinstance(f, EmailField):
+        shape = _email
+    elif isinstance(f, PhoneField):
+        shape = _phone
+    elif isinstance(f, UrlField):
+        shape = _url
+
+    def convert(raw: Any, partial: bool) -> tuple[Any, Any]:
+        t = raw.__class__
+        if t is str:
+            v = raw.strip()
+        elif t is int or t is float:
+            v = _fmt(raw)
+        else:
+            return None, ("type", "Please enter text")
+        if shape is not None:
+            v, problem = shape(v)
+            if problem is not None:
+                return None, problem
+        n = len(v)
+        if lo is not None and n < lo:
+            return None, ("min_length", f"{label} must be at least {_count(lo, 'character')} long")
+        if hi is not None and n > hi:
+            return None, ("max_length", f"{label} must be at most {_count(hi, 'character')} long")
+        if rx is not None and rx.fullmatch(v) is None:
+            return None, ("pattern", pattern_message)
+        if allowed is not None and v not in allowed:
+            return None, ("allowed_values", allowed_message)
+        return v, None
+
+    return convert
+
+
+def _email(v: str) -> tuple[Any, Any]:
+    if len(v) > 254 or _EMAIL.fullmatch(v) is None:
+        return None, ("email", "Please enter a valid email address")
+    return v, None
+
+
+def _phone(v: str) -> tuple[Any, Any]:
+    digits = sum(c.isdigit() for c in v)
+    if _PHONE.fullmatch(v) is None or not 6 <= digits <= 15:
+        return None, ("phone", "Please enter a valid phone number")
+    return v, None
+
+
+def _url(v: str) -> tuple[Any, Any]:
+    low = v.lower()
+    if low.startswith("https://"):
+        rest = v[8:]
+    elif low.startswith("http://"):
+        rest = v[7:]
+    elif "://" in v:
+        return None, ("url", "Please enter a web address starting with https://")
+    else:
+        rest, v = v, "https://" + v
+    if _HOST.fullmatch(rest) is None:
+        return None, ("url", "Please enter a valid web address (for example https://example.com)")
+    return v, None
+
+
+def _parse_number(text: str) -> int | float | None:
+    s = text.strip()
+    if _NUMBER.fullmatch(s) is None:
+        s = _SPACES.sub("", s)
+        if _NUMBER.fullmatch(s) is None:
+            return None
+    if "." in s or "e" in s or "E" in s:
+        value = float(s)
+        return value if math.isfinite(value) else None
+    return int(s)
+
+
+def _number(f: NumberField | IntegerField) -> Converter:
+    label = f.title
+    whole = isinstance(f, IntegerField)
+    unit = f.unit
+    lo, hi, step = f.min, f.max, f.step
+    decimals = f.decimals if isinstance(f, NumberField) else None
+    base = lo if lo is not None else 0
+    allowed = frozenset(f.allowed_values) if f.allowed_values is not None else None
+    type_error = ("type", "Please enter a whole number") if whole else \
+        ("type", "Please enter a number, with a dot for decimals (for example 1234.5)")
+    comma_error = ("type", "Please enter a number without commas, with a dot for decimals (for example 1234.5)")
+    lo_error = ("min", f"{label} must be at least {_with_unit(lo, unit)}") if lo is not None else None
+    hi_error = ("max", f"{label} must be at most {_with_unit(hi, unit)}") if hi is not None else None
+    step_error = ("step", f"{label} must be a multiple of {_fmt(step)}"
+                  + (f" counted from {_fmt(lo)}" if lo else "")) if step is not None else None
+    decimals_error = (("decimals", f"{label} must be a whole number") if decimals == 0 else
+                      ("decimals", f"{label} can have at most {_count(decimals, 'decimal place')}")
+                      ) if decimals is not None else None
+    allowed_error = ("allowed_values", f"{label} must be one of: "
+                     + ", ".join(_fmt(v) for v in (f.allowed_values or ()))) if allowed is not None else None
+
+    def convert(raw: Any, partial: bool) -> tuple[Any, Any]:
+        t = raw.__class__
+        if t is int:
+            v = raw
+        elif t is float:
+            if not math.isfinite(raw):
+                return None, type_error
+            v = raw
+        elif t is str:
+            v = _parse_number(raw)
+            if v is None:
+                return None, comma_error if "," in raw else type_error
+        else:
+            return None, type_error
+        if whole and v.__class__ is float:
+            if not v.is_integer():
+                return None, type_error
+            v = int(v)
+        if lo is not None and v < lo:
+            return None, lo_error
+        if hi is not None and v > hi:
+            return None, hi_error
+        if step is not None:
+            q = (v - base) / step
+            if abs(q - round(q)) > 1e-9 * max(1.0, abs(q)):
+                return None, step_error
+        if decimals is not None and v.__class__ is float:
+            if abs(round(v, decimals) - v) > 1e-9 * max(1.0, abs(v)):
+                return None, decimals_error
+        if allowed is not None and v not in allowed:
+            return None, allowed_error
+        return v, None
+
+    return convert
+
+
+def _date(f: DateField) -> Converter:
+    label = f.title
+    lo = date.fromisoformat(f.min) if f.min and f.min != "today" else None
+    hi = date.fromisoformat(f.max) if f.max and f.max != "today" else None
+    lo_today, hi_today = f.min == "today", f.max == "today"
+    type_error = ("type", "Please enter a date as YYYY-MM-DD (for example 2025-03-31)")
+
+    def convert(raw: Any, partial: bool) -> tuple[Any, Any]:
+        t = raw.__class__
+        if t is str:
+            s = raw.strip()
+            if _ISO_DATE.fullmatch(s) is None:
+                return None, type_error
+            try:
+                d = date.fromisoformat(s)
+            except ValueError:
+                return None, ("type", f"{s} is not a date in the calendar")
+        elif t is datetime:
+            d = raw.date()
+        elif t is date:
+            d = raw
+        else:
+            return None, type_error
+        if lo is not None and d < lo:
+            return None, ("min", f"{label} must be on or after {lo.isoformat()}")
+        if hi is not None and d > hi:
+            return None, ("max", f"{label} must be on or before {hi.isoformat()}")
+        if lo_today or hi_today:
+            # "today" somewhere on Earth: a respondent ahead of or behind UTC is not refused
+            now = datetime.now(UTC)
+            if lo_today and d < (now - timedelta(hours=12)).date():
+                return None, ("min", f"{label} cannot be in the past")
+            if hi_today and d > (now + timedelta(hours=14)).date():
+                return None, ("max", f"{label} cannot be in the future")
+        return d.isoformat(), None
+
+    return convert
+
+
+def _option_lookup(options: list[Any]) -> dict[Any, Any]:
+    lookup: dict[Any, Any] = {}
+    for o in options:
+        lookup[o.value] = o.value
+    for o in options:
+        lookup.setdefault(str(o.value), o.value)
+    return lookup
+
+
+def _find(lookup: dict[Any, Any], raw: Any) -> Any:
+    t = raw.__class__
+    if t is str:
+        v = lookup.get(raw, _MISSING)
+        return lookup.get(raw.strip(), _MISSING) if v is _MISSING else v
+    if t is int:
+        v = lookup.get(raw, _MISSING)
+        return lookup.get(str(raw), _MISSING) if v is _MISSING else v
+    if t is float and raw.is_integer():
+        return _find(lookup, int(raw))
+    return _MISSING
+
+
+def _select(f: SelectField) -> Converter:
+    lookup = _option_lookup(f.options)
+    problem = ("option", "Please choose one of the options")
+
+    def convert(raw: Any, partial: bool) -> tuple[Any, Any]:
+        v = _find(lookup, raw)
+        return (None, problem) if v is _MISSING else (v, None)
+
+    return convert
+
+
+def _multi_select(f: MultiSelectField) -> Converter:
+    lookup = _option_lookup(f.options)
+    lo, hi = f.min_selected, f.max_selected
+
+    def convert(raw: Any, partial: bool) -> tuple[Any, Any]:
+        items = raw if raw.__class__ is list or raw.__class__ is tuple else (raw,)
+        out: list[Any] = []
+        for item in items:
+            v = _find(lookup, item)
+            if v is _MISSING:
+                return None, ("option", f"Please choose from the options; '{item}' is not one of them")
+            if v not in out:
+                out.append(v)
+        if hi is not None and len(out) > hi:
+            return None, ("max_selected", f"Please choose at most {_count(hi, 'option')}")
+        if lo is not None and len(out) < lo and not partial:
+            return None, ("min_selected", f"Please choose at least {_count(lo, 'option')}")
+        return out, None
+
+    return convert
+
+
+def _boolean(raw: Any, partial: bool) -> tuple[Any, Any]:
+    if raw is True or raw is False:
+        return raw, None
+    t = raw.__class__
+    if t is str:
+        v = _BOOLEANS.get(raw.strip().lower())
+        if v is not None:
+            return v, None
+    elif t is int and (raw == 0 or raw == 1):
+        return bool(raw), None
+    return None, ("type", "Please answer yes or no")
+
+
+def _file(f: FileField, settings: FormSettings) -> Converter:
+    limit_mb = f.max_size_mb if f.max_size_mb is not None else settings.max_file_mb
+    max_bytes = int(limit_mb * 1024 * 1024) if limit_mb is not None else None
+    accept = f.accept if f.accept is not None else settings.allowed_file_types
+    extensions: set[str] = set()
+    types: set[str] = set()
+    families: set[str] = set()
+    for a in accept or ():
+        a = a.strip().lower()
+        if a.endswith("/*"):
+            families.add(a[:-1])
+        elif "/" in a:
+            types.add(a)
+        else:
+            extensions.add(a if a.startswith(".") else f".{a}")
+    accepted_text = ", ".join(accept or ())
+    unreadable = ("file", "The upload could not be read; please upload the file again")
+    max_files = f.max_files
+
+    def one(ref: Any) -> tuple[Any, Any]:
+        if not isinstance(ref, Mapping):
+            return None, unreadable
+        key, name, size, ctype = ref.get("key"), ref.get("name"), ref.get("size"), ref.get("content_type")
+        if (key.__class__ is not str or not key or name.__class__ is not str or size.__class__ is not int
+                or size < 0 or ctype.__class__ is not str):
+            return None, unreadable
+        if max_bytes is not None and size > max_bytes:
+            return None, ("max_size", f"The file {name} is too large ({_megabytes(size)}); "
+                                      f"the limit is {_fmt(limit_mb)} MB")
+        if accept:
+            ext = os.path.splitext(name)[1].lower()
+            ct = ctype.split(";", 1)[0].strip().lower()
+            if not (ext in extensions or ct in types or ct[: ct.find("/") + 1] in families and "/" in ct):
+                return None, ("file_type", f"Files of this type are not accepted here; please upload "
+                                           f"{accepted_text}")
+        return {"key": key, "name": name, "size": size, "content_type": ctype}, None
+
+    if not f.multiple:
+        def convert(raw: Any, partial: bool) -> tuple[Any, Any]:
+            if raw.__class__ is list:
+                if len(raw) != 1:
+                    return None, ("max_files", "Only one file can be uploaded here")
+                raw = raw[0]
+            return one(raw)
+
+        return convert
+
+    def convert_many(raw: Any, partial: bool) -> tuple[Any, Any]:
+        refs = raw if raw.__class__ is list else [raw]
+        if max_files is not None and len(refs) > max_files:
+            return None, ("max_files", f"Please upload at most {_count(max_files, 'file')}")
+        out: list[Any] = []
+        problems: list[tuple[str, str, str]] = []
+        for i, ref in enumerate(refs):
+            v, problem = one(ref)
+            if problem is None:
+                out.append(v)
+            else:
+                problems.append((f"[{i}]", problem[0], problem[1]))
+        return (None, problems) if problems else (out, None)
+
+    return convert_many
+
+
+def _megabytes(size: int) -> str:
+    mb = size / (1024 * 1024)
+    return f"{mb:.1f} MB" if mb >= 0.1 else f"{max(1, round(size / 1024))} KB"
