@@ -121,3 +121,10 @@ def test_bad_config_is_refused_with_a_plain_message(config, message):
 def test_a_leftover_field_is_ignored_when_aggregations_are_listed():
     config = Aggregator.Config.model_validate({"aggregation_method": [{"method": "count"}], "field": "x"})
     assert [a.output_name for a in config.aggregations()] == ["count"]
+
+
+async def test_results_written_into_a_group_object_leave_the_input_alone():
+    items = [{"supplier": {"id": "S1"}, "v": 2}]
+    out = await agg(items, group_by="supplier", aggregation_method=[{"field": "v", "method": "sum", "as": "supplier.total"}])
+    assert out == [{"supplier": {"id": "S1", "total": 2}}]
+    assert items == [{"supplier": {"id": "S1"}, "v": 2}]

@@ -224,3 +224,17 @@ def test_config_schema_draws_the_panel():
     assert set(schema["properties"]) == {"mapping_rules", "mapping", "input_schema", "output_schema",
                                          "keep_unmapped", "on_item_error"}
     assert "from" in schema["$defs"]["MappingRule"]["properties"]
+
+
+async def test_writing_into_a_copied_object_leaves_the_input_item_alone():
+    node = mapper(mapping_rules=[{"from": "supplier", "to": "vendor"}, {"to": "vendor.country", "value": "DE"}],
+                  output_schema={"vendor": {"type": "object", "properties": {"zip": {"type": "string"}}}})
+    item = {"supplier": {"name": "ACME", "zip": 10115}}
+    out = await run(node, [item])
+    assert out == [{"vendor": {"name": "ACME", "zip": "10115", "country": "DE"}}]
+    assert item == {"supplier": {"name": "ACME", "zip": 10115}}
+
+
+def test_a_malformed_schema_does_not_stop_the_node():
+    node = mapper(mapping_rules=[{"from": "a"}], output_schema={"properties": "a", "required": "a"})
+    assert node.check() == []

@@ -136,7 +136,7 @@ class Aggregator(Node):
         def aggregations(self) -> list[Aggregation]:
             if isinstance(self.aggregation_method, list):
                 return self.aggregation_method
-            return [Aggregation(method=self.aggregation_method, field=self.field)]
+            return [Aggregation.model_validate({"method": self.aggregation_method, "field": self.field})]
 
     config: Config
 
@@ -171,10 +171,10 @@ class Aggregator(Node):
                 path.set(result, value)
             for method, source, target, fn in self._specs:
                 if source is None:
-                    target.set(result, len(members))
+                    target.set(result, len(members), copy_parents=True)
                     continue
                 found = [(i, v) for i, it in members if not _blank(v := source.get(it))]
-                target.set(result, fn(found, source.raw, method))
+                target.set(result, fn(found, source.raw, method), copy_parents=True)
             out.append(result)
         return {"main": out}
 

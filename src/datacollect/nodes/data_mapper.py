@@ -40,6 +40,7 @@ import json
 import math
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -340,9 +341,12 @@ def flatten_schema(schema: dict[str, Any] | None) -> dict[str, SchemaField]:
 def _walk_schema(schema: dict[str, Any], prefix: str, out: dict[str, SchemaField]) -> None:
     if "properties" in schema or schema.get("type") == "object":
         props = schema.get("properties") or {}
-        required = set(schema.get("required") or ())
+        wanted = schema.get("required")
+        required = {r for r in wanted if isinstance(r, str)} if isinstance(wanted, list) else set()
     else:  # shorthand: the dict is the properties
         props, required = schema, set()
+    if not isinstance(props, dict):
+        return
     for name, sub in props.items():
         path = f"{prefix}{name}"
         if isinstance(sub, str):
@@ -416,7 +420,7 @@ class MappingRule(BaseModel):
         return self
 
 
-SCHEMA_HINT = {"x-widget": "json-schema", "examples": [{"co2_t": "number", "period": "date"}]}
+SCHEMA_HINT: dict[str, Any] = {"x-widget": "json-schema", "examples": [{"co2_t": "number", "period": "date"}]}
 
 
 class StoredMapping(BaseModel):
@@ -485,7 +489,7 @@ class CompiledMapping:
                     value = r.compute(env or {})
                 except ExpressionError as exc:
                     problems.append((r.target.raw, None, f"could not be computed: {exc.reason}"))
-                    r.target.set(out, None)
+                    r.target.set(out, None, copy_parents=True)
                     continue
             if is_blank(value, r.type):
                 value = r.default if r.has_default else None
@@ -494,7 +498,7 @@ class CompiledMapping:
                     value = cast_value(value, r.type, r.format)
                 except CastError as exc:
                     problems.append((r.target.raw, value, str(exc)))
-            r.target.set(out, value)
+            r.target.set(out, value, copy_parents=True)
         for f in self.output_fields.values():
             value = f.path.get(out)
             if is_blank(value, f.type):
@@ -503,7 +507,7 @@ class CompiledMapping:
                 continue
             if f.type is not None:
                 try:
-                    f.path.set(out, cast_value(value, f.type, f.format))
+                    f.path.set(out, cast_value(value, f.type, f.format), copy_parents=True)
                 except CastError as exc:
                     problems.append((f.path.raw, value, str(exc)))
         return out, problems
@@ -613,7 +617,7 @@ class DataMapper(Node):
         out: Items = []
         failures: list[dict[str, Any]] = []
         for index, item in enumerate(items):
-            mapped, problems = mapping.apply(item, lambda item=item: ctx.with_item(item))
+            mapped, problems = mapping.apply(item, partial(ctx.with_item, item))
             if problems:
                 if flag:
                     errors = list(mapped.get("_errors") or ())
