@@ -412,11 +412,11 @@ class MappingRule(BaseModel):
             except CastError as exc:
                 raise PydanticCustomError("mapping_rule", "The default of '{to}': {reason}",
                                           {"to": self.to, "reason": str(exc)}) from None
-        if has_value:
-            for path, reason in check_template(self.value):
-                raise PydanticCustomError("mapping_rule", "The value of '{to}'{where}: {reason}",
-                                          {"to": self.to, "where": f" at {path}" if path else "",
-                                           "reason": reason})
+        bad = check_template(self.value) if has_value else []
+        if bad:
+            path, reason = bad[0]
+            raise PydanticCustomError("mapping_rule", "The value of '{to}'{where}: {reason}",
+                                      {"to": self.to, "where": f" at {path}" if path else "", "reason": reason})
         return self
 
 
