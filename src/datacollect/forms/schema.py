@@ -594,7 +594,9 @@ def expression_names(source: str) -> tuple[frozenset[str], frozenset[str], froze
     bare: set[str] = set()
     answers: set[str] = set()
     row: set[str] = set()
-    for node in expr.find_all((nodes.Name, nodes.Getattr, nodes.Getitem)):
+    kinds = (nodes.Name, nodes.Getattr, nodes.Getitem)
+    found = [expr, *expr.find_all(kinds)] if isinstance(expr, kinds) else expr.find_all(kinds)
+    for node in found:
         if isinstance(node, nodes.Name):
             bare.add(node.name)
         elif isinstance(node.node, nodes.Name) and node.node.name in ("answers", "row"):
