@@ -118,6 +118,12 @@ async def linked(request: Request) -> Response:
     return JSONResponse(ALL_RECORDS[after: after + 2], headers=headers)
 
 
+async def hang(request: Request) -> Response:
+    await _record(request)
+    await asyncio.sleep(1)
+    return JSONResponse({"late": True})
+
+
 async def slow(request: Request) -> Response:
     await _record(request)
     peer.in_flight += 1
@@ -136,6 +142,7 @@ app = Starlette(routes=[
     Route("/cursor", cursor),
     Route("/linked", linked),
     Route("/slow", slow, methods=["GET", "POST"]),
+    Route("/hang", hang, methods=["GET", "POST"]),
 ])
 
 
@@ -261,13 +268,13 @@ async def test_connection_refused_is_a_retryable_node_error_after_the_retries(de
 
 
 async def test_a_timeout_is_retried_then_reported(server: str, delays: list[float]) -> None:
-    node = api(server, endpoint="/slow?s=2", timeout=0.2, max_retries=1)
+    node = api(server, endpoint="/hang", timeout=0.2, max_retries=1)
 
     with pytest.raises(RetryableNodeError) as info:
         await node.run(ctx(), [{"id": 1}])
 
     assert "no answer within the timeout" in info.value.message
-    assert len(peer.seen("/slow")) == 2
+    assert len(peer.seen("/hang")) == 2
 
 
 async def test_when_some_calls_succeed_the_ones_that_kept_failing_go_to_the_error_port(server: str) -> None:
@@ -533,3 +540,13 @@ def test_backoff_grows_with_jitter_and_is_capped() -> None:
 def test_mask_url_hides_passwords_and_secret_parameters() -> None:
     assert http.mask_url("https://u:pw@api.test/x?api_key=abc&q=1", ["api_key"]) == \
         "https://u:***@api.test/x?api_key=***&q=1"
+
+
+async def test_the_request_log_does_not_show_an_api_key(server: str, caplog: pytest.LogCaptureFixture) -> None:
+    node = api(server, auth={"type": "api_key", "name": "access_code", "value": "very-secret", "in": "query"})
+
+    with caplog.at_level("INFO", logger="httpx"):
+        await node.run(ctx(), [{"id": 1}])
+
+    assert "access_code=***" in caplog.text
+    assert "very-secret" not in caplog.text

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import random
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
@@ -32,6 +33,10 @@ import httpx
 
 USER_AGENT = "datacollect"
 NOT_RETRIED_5XX = frozenset({501, 505})
+#: Query parameters whose values are hidden wherever a URL is logged; auth_parts adds the
+#: names of the API keys it puts in a query.
+SECRET_PARAMS: set[str] = {"api_key", "apikey", "api-key", "key", "token", "access_token",
+                           "secret", "client_secret", "password", "signature", "sig"}
 
 #: How :func:`send` waits between attempts; tests may replace it to record the delays.
 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
@@ -183,6 +188,7 @@ def auth_parts(auth: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
     if kind == "api_key":
         name, value = str(auth.get("name") or "X-API-Key"), str(auth.get("value") or "")
         if auth.get("in") == "query":
+            SECRET_PARAMS.add(name.lower())
             return {}, {name: value}
         return {name: value}, {}
     return {}, {}
@@ -203,6 +209,19 @@ def mask_url(url: str | httpx.URL, secret_params: Iterable[str] = ()) -> str:
         pairs = [(k, "***" if k.lower() in secrets else v) for k, v in parse_qsl(query, keep_blank_values=True)]
         query = urlencode(pairs, safe="*")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+class _MaskRequestLog(logging.Filter):
+    """httpx logs each request's URL at INFO: hide passwords and keys in it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
+            record.args = tuple(mask_url(a, SECRET_PARAMS) if isinstance(a, httpx.URL) else a
+                                for a in record.args)
+        return True
+
+
+logging.getLogger("httpx").addFilter(_MaskRequestLog())
 
 
 __all__ = ["RetryPolicy", "RetriesExhausted", "aclose_clients", "auth_parts", "basic_credentials",
