@@ -69,6 +69,7 @@ from datacollect.forms.schema import (
     _FieldBase,
     _ValueField,
     dependency_order,
+    expression_names,
     field_references,
 )
 
@@ -186,14 +187,19 @@ class _CField:
 
 
 class _CRule:
-    __slots__ = ("id", "evaluate", "message", "fields", "refs")
+    __slots__ = ("id", "evaluate", "message", "fields", "refs", "outer")
 
     def __init__(self, rule: Rule, ids: set[str], columns: set[str] | None) -> None:
         self.id = rule.id
         self.evaluate = compile_expression(rule.expression)
         self.message = rule.message
         self.fields = list(rule.fields)
+        #: the fields of its own block it reads; for a row rule, also the form's fields it reads
         self.refs = frozenset(field_references(rule.expression, ids, columns))
+        self.outer: frozenset[str] = frozenset()
+        if columns is not None:
+            bare, answers, _ = expression_names(rule.expression)
+            self.outer = frozenset(((bare - columns) | answers) & ids)
 
 
 class _Block:
@@ -247,7 +253,7 @@ class _Block:
             c.table is not None and c.table.uses_scope for c in self.fields)
 
     def run(self, data: Mapping[str, Any], prefix: str, outer: dict[str, Any] | None, partial: bool,
-            errors: list[Error]) -> dict[str, Any]:
+            errors: list[Error], outer_bad: Mapping[str, Any] | None = None) -> dict[str, Any]:
         ids = self.ids
         for key in data:
             if key not in ids:
@@ -313,7 +319,7 @@ class _Block:
                 if f.table is not None:
                     before = len(errors)
                     value = self._rows(f, value, prefix + fid, scope if f.table.uses_scope else None,
-                                       partial, errors)
+                                       partial, errors, bad)
                     if len(errors) > before:
                         failed.add(fid)
                     if value is None:
@@ -325,14 +331,15 @@ class _Block:
                 if f.required and not partial:
                     errors.append({"field": prefix + fid, "message": _REQUIRED, "code": "required"})
                     failed.add(fid)
-                cleaned[fid] = f.empty()
+                else:
+                    cleaned[fid] = f.empty()
 
         if self.rules and not partial and scope is not None:
-            self._rules(scope, prefix, values, hidden, failed, errors)
+            self._rules(scope, prefix, values, hidden, failed, errors, outer_bad)
         return cleaned
 
     def _rows(self, f: _CField, raw: Any, path: str, scope: dict[str, Any] | None, partial: bool,
-              errors: list[Error]) -> list[dict[str, Any]] | None:
+              errors: list[Error], bad: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         if raw.__class__ is not list:
             errors.append({"field": path, "message": "Please give the rows as a list", "code": "type"})
             return None
@@ -350,19 +357,20 @@ class _Block:
             if not isinstance(row, Mapping):
                 errors.append({"field": f"{path}[{i}]", "message": "This row could not be read", "code": "type"})
                 continue
-            rows.append(block.run(row, f"{path}[{i}].", scope, partial, errors))
+            rows.append(block.run(row, f"{path}[{i}].", scope, partial, errors, bad))
         return rows
 
     def _rules(self, scope: dict[str, Any], prefix: str, values: Mapping[str, Any], hidden: set[str],
-               failed: set[str], errors: list[Error]) -> None:
+               failed: set[str], errors: list[Error], outer_bad: Mapping[str, Any] | None) -> None:
         base = prefix[:-1] if prefix.endswith(".") else prefix
         for rule in self.rules:
-            if rule.refs & failed:
-                continue
+            if rule.refs & failed or (outer_bad and any(r in outer_bad for r in rule.outer)):
+                continue  # a field it reads is wrong: its own error speaks first
             try:
                 holds = rule.evaluate(scope)
             except ExpressionError as exc:
-                if any(r in hidden or r not in values for r in rule.refs):
+                if (any(r in hidden or r not in values for r in rule.refs)
+                        or any(scope.get(r) is None or scope.get(r) == [] for r in rule.outer)):
                     continue  # it reads an empty or hidden answer: the field checks speak for it
                 errors.append({**self._rule_error(rule, prefix, base), "code": "rule_error",
                                "detail": exc.reason})
