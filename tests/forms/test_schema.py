@@ -97,6 +97,12 @@ def test_single_page_fields_become_one_page():
     assert schema.pages[0].title == "Quick survey"
 
 
+def test_pages_and_fields_together_are_refused():
+    assert messages({"name": "f", "fields": [{"id": "a", "type": "text"}],
+                     "pages": [{"id": "p", "fields": [{"id": "b", "type": "text"}]}]}) == [
+        "Give either 'pages' or 'fields', not both"]
+
+
 def test_pages_without_ids_are_numbered():
     schema = FormSchema.model_validate({"name": "f", "pages": [{"fields": [{"id": "a", "type": "text"}]},
                                                               {"fields": [{"id": "b", "type": "text"}]}]})

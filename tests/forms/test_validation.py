@@ -387,6 +387,14 @@ def test_small_files_are_reported_in_kilobytes():
     assert "(2 KB)" in refused({"type": "file", "max_size_mb": 0.001}, ref(size=2048))
 
 
+def test_messages_of_a_sensitive_field_do_not_repeat_the_answer():
+    assert refused({"type": "multi_select", "options": ["a"], "sensitive": True}, ["secret"]) == (
+        "Please choose from the options")
+    assert refused({"type": "date", "sensitive": True}, "1980-02-30") == "This is not a date in the calendar"
+    assert refused({"type": "file", "sensitive": True, "max_size_mb": 1}, ref("payroll.pdf", size=2 << 20)) == (
+        "The file is too large (2.0 MB); the limit is 1 MB")
+
+
 # --------------------------------------------------------------------------- required and empty
 
 

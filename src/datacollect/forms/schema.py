@@ -560,6 +560,8 @@ def _shape_message(err: Any, parts: list[str | int], kind: str | None) -> str:
         return "The field has no 'type'"
     if t == "missing":
         return f"'{last}' is missing"
+    if t == "extra_forbidden" and parts == ["fields"]:
+        return "Give either 'pages' or 'fields', not both"
     if t == "extra_forbidden":
         if kind and isinstance(last, str) and len(parts) >= 3 and parts[-3] == "fields":
             return f"'{last}' is not an option of a {kind} field"

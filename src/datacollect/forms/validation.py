@@ -254,10 +254,9 @@ class _Block:
 
     def run(self, data: Mapping[str, Any], prefix: str, outer: dict[str, Any] | None, partial: bool,
             errors: list[Error], outer_bad: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        ids = self.ids
-        for key in data:
-            if key not in ids:
-                errors.append(self._unknown(key, prefix))
+        if not self.uses_scope:
+            return self._run_plain(data, prefix, partial, errors)
+        self._report_unknown(data, prefix, errors)
 
         values: dict[str, Any] = {}
         bad: dict[str, Any] = {}
@@ -337,6 +336,47 @@ class _Block:
         if self.rules and not partial and scope is not None:
             self._rules(scope, prefix, values, hidden, failed, errors, outer_bad)
         return cleaned
+
+    def _run_plain(self, data: Mapping[str, Any], prefix: str, partial: bool, errors: list[Error]
+                   ) -> dict[str, Any]:
+        """``run`` for a block without conditions or rules (the common case): one pass."""
+        start = len(errors)
+        cleaned: dict[str, Any] = {}
+        found = 0
+        for f in self.fields:
+            fid = f.id
+            raw = data.get(fid, _MISSING)
+            if raw is not _MISSING:
+                found += 1
+                if raw is not None:
+                    t = raw.__class__
+                    if not ((t is str and (not raw or raw.isspace())) or ((t is list or t is dict) and not raw)):
+                        if f.table is not None:
+                            rows = self._rows(f, raw, prefix + fid, None, partial, errors, {})
+                            if rows is not None:
+                                cleaned[fid] = rows
+                            continue
+                        value, problem = f.convert(raw, partial)
+                        if problem is None:
+                            cleaned[fid] = value
+                        else:
+                            _report(errors, prefix + fid, problem)
+                        continue
+            if f.required and not partial:
+                errors.append({"field": prefix + fid, "message": _REQUIRED, "code": "required"})
+            else:
+                cleaned[fid] = f.empty()
+        if found != len(data):  # unknown keys come first, as in ``run``
+            unknown: list[Error] = []
+            self._report_unknown(data, prefix, unknown)
+            errors[start:start] = unknown
+        return cleaned
+
+    def _report_unknown(self, data: Mapping[str, Any], prefix: str, errors: list[Error]) -> None:
+        ids = self.ids
+        for key in data:
+            if key not in ids:
+                errors.append(self._unknown(key, prefix))
 
     def _rows(self, f: _CField, raw: Any, path: str, scope: dict[str, Any] | None, partial: bool,
               errors: list[Error], bad: Mapping[str, Any]) -> list[dict[str, Any]] | None:
@@ -498,7 +538,7 @@ def _email(v: str) -> tuple[Any, Any]:
 
 
 def _phone(v: str) -> tuple[Any, Any]:
-    digits = sum(c.isdigit() for c in v)
+    digits = sum(map(str.isdigit, v))
     if _PHONE.fullmatch(v) is None or not 6 <= digits <= 15:
         return None, ("phone", "Please enter a valid phone number")
     return v, None
@@ -594,6 +634,7 @@ def _date(f: DateField) -> Converter:
     hi = date.fromisoformat(f.max) if f.max and f.max != "today" else None
     lo_today, hi_today = f.min == "today", f.max == "today"
     type_error = ("type", "Please enter a date as YYYY-MM-DD (for example 2025-03-31)")
+    secret = f.sensitive  # messages of a sensitive field never repeat the answer
 
     def convert(raw: Any, partial: bool) -> tuple[Any, Any]:
         t = raw.__class__
@@ -604,7 +645,7 @@ def _date(f: DateField) -> Converter:
             try:
                 d = date.fromisoformat(s)
             except ValueError:
-                return None, ("type", f"{s} is not a date in the calendar")
+                return None, ("type", f"{s if not secret else 'This'} is not a date in the calendar")
         elif t is datetime:
             d = raw.date()
         elif t is date:
@@ -663,6 +704,7 @@ def _select(f: SelectField) -> Converter:
 def _multi_select(f: MultiSelectField) -> Converter:
     lookup = _option_lookup(f.options)
     lo, hi = f.min_selected, f.max_selected
+    secret = f.sensitive
 
     def convert(raw: Any, partial: bool) -> tuple[Any, Any]:
         items = raw if raw.__class__ is list or raw.__class__ is tuple else (raw,)
@@ -670,6 +712,8 @@ def _multi_select(f: MultiSelectField) -> Converter:
         for item in items:
             v = _find(lookup, item)
             if v is _MISSING:
+                if secret:
+                    return None, ("option", "Please choose from the options")
                 return None, ("option", f"Please choose from the options; '{item}' is not one of them")
             if v not in out:
                 out.append(v)
@@ -713,6 +757,7 @@ def _file(f: FileField, settings: FormSettings) -> Converter:
     accepted_text = ", ".join(accept or ())
     unreadable = ("file", "The upload could not be read; please upload the file again")
     max_files = f.max_files
+    secret = f.sensitive
 
     def one(ref: Any) -> tuple[Any, Any]:
         if not isinstance(ref, Mapping):
@@ -722,7 +767,7 @@ def _file(f: FileField, settings: FormSettings) -> Converter:
                 or size < 0 or ctype.__class__ is not str):
             return None, unreadable
         if max_bytes is not None and size > max_bytes:
-            return None, ("max_size", f"The file {name} is too large ({_megabytes(size)}); "
+            return None, ("max_size", f"The file {'' if secret else name + ' '}is too large ({_megabytes(size)}); "
                                       f"the limit is {_fmt(limit_mb)} MB")
         if accept:
             ext = os.path.splitext(name)[1].lower()
