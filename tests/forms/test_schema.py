@@ -448,6 +448,12 @@ def test_form_without_any_question_is_refused():
         "The form has no fields to answer"]
 
 
+def test_a_default_beside_a_bad_pattern_or_bound_reports_only_that():
+    assert len(problems({"name": "f", "fields": [
+        {"id": "a", "type": "text", "pattern": "([", "default": "x"},
+        {"id": "b", "type": "date", "min": "soon", "default": "2025-01-01"}]})) == 2
+
+
 def test_valid_defaults_are_kept():
     schema = form({"id": "method", "type": "select", "options": ["location", "market"], "default": "market"},
                   {"id": "n", "type": "integer", "default": 3},

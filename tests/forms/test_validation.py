@@ -588,8 +588,9 @@ def test_a_required_table_needs_a_row():
 def test_rows_that_cannot_be_read_are_reported():
     assert validate_submission(sites_form(), {"sites": "A, B"}).errors == [
         {"field": "sites", "message": "Please give the rows as a list", "code": "type"}]
-    assert validate_submission(sites_form(), {"sites": [{"name": "A"}, "B"]}).errors == [
-        {"field": "sites[1]", "message": "This row could not be read", "code": "type"}]
+    result = validate_submission(sites_form(), {"sites": ["A", {"name": "B"}]})
+    assert result.errors == [{"field": "sites[0]", "message": "This row could not be read", "code": "type"}]
+    assert [row.get("name") for row in result.cleaned["sites"]] == [None, "B"]  # rows keep their place
 
 
 def test_a_table_without_expressions_is_validated_too():

@@ -853,7 +853,10 @@ def _check_field(p: _Problems, path: str, fp: str, f: _FieldBase, fields: set[st
     if isinstance(f, _ValueField) and f.default is not None and not isinstance(f, TableField):
         from datacollect.forms.validation import check_default
 
-        message = check_default(f, f.default)
+        try:
+            message = check_default(f, f.default)
+        except (ValueError, re.error):  # a bad pattern or date bound, reported above
+            message = None
         if message:
             p.add(f"{path}.default", fp, f"The default value is not a valid answer: {message}")
 

@@ -279,27 +279,26 @@ class _Block:
             else:
                 bad[f.id] = problem
 
-        scope: dict[str, Any] | None = None
+        # the names expressions see: the outer scope (for a row), then this block's answers
+        scope: dict[str, Any] = dict(outer) if outer is not None else {}
+        local = dict(self.empties)
+        local.update(values)
+        scope.update(local)
+        if self.is_table:
+            scope["row"] = local
+        else:
+            scope["answers"] = scope
         hidden: set[str] = set()
-        if self.uses_scope:
-            scope = dict(outer) if outer is not None else {}
-            local = dict(self.empties)
-            local.update(values)
-            scope.update(local)
-            if self.is_table:
-                scope["row"] = local
-            else:
-                scope["answers"] = scope
-            if self.plan:
-                hidden_pages: set[str] = set()
-                for is_page, key, evaluate, page, empty in self.plan:
-                    if is_page:
-                        if not _holds(evaluate, scope):
-                            hidden_pages.add(key)
-                    elif (page is not None and page in hidden_pages) or (
-                            evaluate is not None and not _holds(evaluate, scope)):
-                        hidden.add(key)
-                        scope[key] = local[key] = empty
+        if self.plan:
+            hidden_pages: set[str] = set()
+            for is_page, key, evaluate, page, empty in self.plan:
+                if is_page:
+                    if not _holds(evaluate, scope):
+                        hidden_pages.add(key)
+                elif (page is not None and page in hidden_pages) or (
+                        evaluate is not None and not _holds(evaluate, scope)):
+                    hidden.add(key)
+                    scope[key] = local[key] = empty
 
         cleaned: dict[str, Any] = {}
         failed: set[str] = set()
@@ -323,8 +322,7 @@ class _Block:
                         failed.add(fid)
                     if value is None:
                         continue
-                    if scope is not None:
-                        scope[fid] = value
+                    scope[fid] = value
                 cleaned[fid] = value
             else:
                 if f.required and not partial:
@@ -333,7 +331,7 @@ class _Block:
                 else:
                     cleaned[fid] = f.empty()
 
-        if self.rules and not partial and scope is not None:
+        if self.rules and not partial:
             self._rules(scope, prefix, values, hidden, failed, errors, outer_bad)
         return cleaned
 
@@ -396,6 +394,7 @@ class _Block:
         for i, row in enumerate(raw):
             if not isinstance(row, Mapping):
                 errors.append({"field": f"{path}[{i}]", "message": "This row could not be read", "code": "type"})
+                rows.append({})  # rows keep their place, so paths and cleaned rows agree
                 continue
             rows.append(block.run(row, f"{path}[{i}].", scope, partial, errors, bad))
         return rows
