@@ -369,6 +369,9 @@ class FormSettings(BaseModel):
 
 
 class FormSchema(_Model):
+    """One version of a form. Validating a document answers every problem at once in a
+    ``FormSchemaError`` (see the module's docstring); ``key`` is its versioned id."""
+
     id: str | None = None
     name: str = ""
     version: int | str = 1
