@@ -84,14 +84,17 @@ export const IconButton = forwardRef<HTMLButtonElement, IconButtonProps>(functio
 });
 
 const fieldBase =
-  "w-full rounded-md border border-stone-300 bg-white px-2.5 text-sm text-stone-800 shadow-xs placeholder:text-stone-400 focus:border-brand-600 focus:outline-none focus:ring-2 focus:ring-brand-600/20 disabled:bg-stone-100 disabled:text-stone-500";
+  "rounded-md border border-stone-300 bg-white px-2.5 text-sm text-stone-800 shadow-xs placeholder:text-stone-400 focus:border-brand-600 focus:outline-none focus:ring-2 focus:ring-brand-600/20 disabled:bg-stone-100 disabled:text-stone-500";
+
+/** Fields fill their container unless the caller gives a width. */
+const widthOf = (className?: string) => (className && /(^|\s)(w-|flex-1)/.test(className) ? undefined : "w-full");
 
 export const Input = forwardRef<HTMLInputElement, InputHTMLAttributes<HTMLInputElement> & { invalid?: boolean }>(
   function Input({ className, invalid, ...rest }, ref) {
     return (
       <input
         ref={ref}
-        className={cx(fieldBase, "h-8", invalid && "border-red-400 focus:border-red-500 focus:ring-red-500/20", className)}
+        className={cx(fieldBase, widthOf(className), "h-8", invalid && "border-red-400 focus:border-red-500 focus:ring-red-500/20", className)}
         aria-invalid={invalid || undefined}
         {...rest}
       />
@@ -106,7 +109,7 @@ export const Textarea = forwardRef<
   return (
     <textarea
       ref={ref}
-      className={cx(fieldBase, "py-1.5", invalid && "border-red-400", className)}
+      className={cx(fieldBase, widthOf(className), "py-1.5", invalid && "border-red-400", className)}
       aria-invalid={invalid || undefined}
       {...rest}
     />
@@ -117,7 +120,7 @@ export const Select = forwardRef<HTMLSelectElement, SelectHTMLAttributes<HTMLSel
   { className, ...rest },
   ref,
 ) {
-  return <select ref={ref} className={cx(fieldBase, "h-8 pr-7", className)} {...rest} />;
+  return <select ref={ref} className={cx(fieldBase, widthOf(className), "h-8 pr-7", className)} {...rest} />;
 });
 
 export function Field({

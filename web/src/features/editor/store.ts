@@ -49,6 +49,7 @@ const COALESCE_MS = 1200;
 
 export interface EditorState extends Snapshot {
   specs: Record<string, NodeSpec>;
+  specsLoaded: boolean;
   readOnly: boolean;
   dirty: boolean;
   past: Snapshot[];
@@ -127,6 +128,7 @@ export function createEditorStore(initial?: { definition?: Definition; readOnly?
       nodes: start.nodes,
       edges: start.edges,
       specs: {},
+      specsLoaded: false,
       readOnly: initial?.readOnly ?? false,
       dirty: false,
       past: [],
@@ -155,7 +157,7 @@ export function createEditorStore(initial?: { definition?: Definition; readOnly?
         });
       },
       setSpecs(specs) {
-        set({ specs: Object.fromEntries(specs.map((s) => [s.type, s])) });
+        set({ specs: Object.fromEntries(specs.map((s) => [s.type, s])), specsLoaded: true });
       },
       setReadOnly(readOnly) {
         set({ readOnly });
