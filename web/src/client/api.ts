@@ -98,7 +98,7 @@ export const listNodes = () => unwrap<Page<NodeSpec>>(client.GET("/api/nodes", {
 
 export type JsonSchema = Record<string, unknown>;
 export const getNodeConfigSchema = (type: string) =>
-  unwrap<JsonSchema>(client.GET("/api/nodes/{type}/config", { params: { path: { type } } }));
+  unwrap<JsonSchema>(client.GET("/api/nodes/{node_type}/config", { params: { path: { node_type: type } } }));
 
 // -- workflows --------------------------------------------------------------------------
 
@@ -113,45 +113,45 @@ export const listWorkflows = (query: WorkflowQuery = {}) =>
   unwrap<Page<WorkflowSummary>>(client.GET("/api/workflows", { params: { query: clean(query) } }));
 
 export const getWorkflow = (id: string) =>
-  unwrap<Workflow>(client.GET("/api/workflows/{id}", { params: { path: { id } } }));
+  unwrap<Workflow>(client.GET("/api/workflows/{workflow_id}", { params: { path: { workflow_id: id } } }));
 
 export const createWorkflow = (definition: Definition) =>
   unwrap<Workflow>(client.POST("/api/workflows", { body: body(definition) }));
 
 export const updateWorkflow = (id: string, definition: Definition) =>
-  unwrap<Workflow>(client.PUT("/api/workflows/{id}", { params: { path: { id } }, body: body(definition) }));
+  unwrap<Workflow>(client.PUT("/api/workflows/{workflow_id}", { params: { path: { workflow_id: id } }, body: body(definition) }));
 
 export const deleteWorkflow = (id: string) =>
-  unwrap<void>(client.DELETE("/api/workflows/{id}", { params: { path: { id } } }));
+  unwrap<void>(client.DELETE("/api/workflows/{workflow_id}", { params: { path: { workflow_id: id } } }));
 
 export const validateDefinition = (definition: Definition) =>
   unwrap<{ problems: Problem[] }>(client.POST("/api/workflows/validate", { body: body(definition) }));
 
 export const listVersions = (id: string) =>
-  unwrap<Page<VersionInfo>>(client.GET("/api/workflows/{id}/versions", { params: { path: { id } } }));
+  unwrap<Page<VersionInfo>>(client.GET("/api/workflows/{workflow_id}/versions", { params: { path: { workflow_id: id } } }));
 
 export const getVersion = (id: string, v: number) =>
   unwrap<Definition & { version?: number; created_at?: string; definition?: Definition }>(
-    client.GET("/api/workflows/{id}/versions/{v}", { params: { path: { id, v: String(v) } } }),
+    client.GET("/api/workflows/{workflow_id}/versions/{version}", { params: { path: { workflow_id: id, version: v } } }),
   );
 
 export const restoreVersion = (id: string, v: number) =>
-  unwrap<Workflow>(client.POST("/api/workflows/{id}/versions/{v}/restore", { params: { path: { id, v: String(v) } } }));
+  unwrap<Workflow>(client.POST("/api/workflows/{workflow_id}/versions/{version}/restore", { params: { path: { workflow_id: id, version: v } } }));
 
 export const setWorkflowActive = (id: string, active: boolean) =>
   active
-    ? unwrap<Workflow>(client.POST("/api/workflows/{id}/activate", { params: { path: { id } } }))
-    : unwrap<Workflow>(client.POST("/api/workflows/{id}/deactivate", { params: { path: { id } } }));
+    ? unwrap<Workflow>(client.POST("/api/workflows/{workflow_id}/activate", { params: { path: { workflow_id: id } } }))
+    : unwrap<Workflow>(client.POST("/api/workflows/{workflow_id}/deactivate", { params: { path: { workflow_id: id } } }));
 
 export const exportWorkflow = (id: string) =>
-  unwrap<Definition>(client.GET("/api/workflows/{id}/export", { params: { path: { id } } }));
+  unwrap<Definition>(client.GET("/api/workflows/{workflow_id}/export", { params: { path: { workflow_id: id } } }));
 
 export const listExamples = () => unwrap<{ data: Example[] }>(client.GET("/api/examples", {}));
 
 // -- runs -------------------------------------------------------------------------------
 
 export const startRun = (id: string, request: RunRequest) =>
-  unwrap<Run>(client.POST("/api/workflows/{id}/run", { params: { path: { id } }, body: body(request) }));
+  unwrap<Run>(client.POST("/api/workflows/{workflow_id}/run", { params: { path: { workflow_id: id } }, body: body(request) }));
 
 export interface RunQuery {
   workflow_id?: string;
@@ -165,13 +165,13 @@ export interface RunQuery {
 export const listRuns = (query: RunQuery = {}) =>
   unwrap<Page<RunSummary>>(client.GET("/api/runs", { params: { query: clean(query) } }));
 
-export const getRun = (id: string) => unwrap<Run>(client.GET("/api/runs/{id}", { params: { path: { id } } }));
+export const getRun = (id: string) => unwrap<Run>(client.GET("/api/runs/{run_id}", { params: { path: { run_id: id } } }));
 
 export const cancelRun = (id: string) =>
-  unwrap<Run>(client.POST("/api/runs/{id}/cancel", { params: { path: { id } } }));
+  unwrap<Run>(client.POST("/api/runs/{run_id}/cancel", { params: { path: { run_id: id } } }));
 
 export const retryRun = (id: string, fromNode: string | null) =>
-  unwrap<Run>(client.POST("/api/runs/{id}/retry", { params: { path: { id } }, body: body({ from_node: fromNode }) }));
+  unwrap<Run>(client.POST("/api/runs/{run_id}/retry", { params: { path: { run_id: id } }, body: body({ from_node: fromNode }) }));
 
 /** Leaves out empty query values so the server sees only what was chosen. */
 function clean<T extends object>(query: T): T {

@@ -5,7 +5,7 @@
  *
  * The decisions (which input, labels, defaults, problems) are pure helpers in `schema.ts`.
  */
-import { memo, useEffect, useId, useState } from "react";
+import { memo, useEffect, useId, useState, type ReactNode } from "react";
 import { ArrowDown, ArrowUp, Plus, Trash2 } from "lucide-react";
 import { cx } from "../../lib/cx";
 import { Button, IconButton, Input, Select, Textarea, Toggle } from "../../lib/ui";
@@ -16,6 +16,7 @@ import {
   describeObject,
   emptyValue,
   fieldKind,
+  humanize,
   localProblem,
   parseNumber,
   problemsAt,
@@ -49,16 +50,36 @@ export const SchemaForm = memo(function SchemaForm({
   disabled?: boolean;
 }) {
   const ctx: Ctx = { root: schema, problems, disabled };
-  const fields = describeObject(schema, schema);
+  const fields = describeObject(schema, schema).filter((f) => !f.fixed);
   if (fields.length === 0) return <p className="text-sm text-stone-500">This node has no settings.</p>;
   return (
-    <div className="space-y-4">
-      {fields.map((f) => (
-        <FieldRow key={f.key} field={f} value={value[f.key]} path={[f.key]} ctx={ctx} onChange={(v) => onChange(withValue(value, f.key, v), f.key)} />
+    <FieldList
+      fields={fields}
+      gap="space-y-4"
+      render={(f) => <FieldRow key={f.key} field={f} value={value[f.key]} path={[f.key]} ctx={ctx} onChange={(v) => onChange(withValue(value, f.key, v), f.key)} />}
+    />
+  );
+});
+
+/** Fields in schema order; those with an `x-group` ("advanced") folded under their group's name. */
+function FieldList({ fields, render, gap }: { fields: FieldSpec[]; render: (f: FieldSpec) => ReactNode; gap: string }) {
+  const main = fields.filter((f) => !f.group);
+  const groups = [...new Set(fields.filter((f) => f.group).map((f) => f.group!))];
+  return (
+    <div className={gap}>
+      {main.map(render)}
+      {groups.map((g) => (
+        <details key={g} className="group rounded-md border border-stone-200">
+          <summary className="cursor-pointer list-none px-2.5 py-1.5 text-xs font-medium text-stone-600 select-none hover:text-stone-900">
+            <span className="mr-1 inline-block transition-transform group-open:rotate-90">›</span>
+            {humanize(g)} settings
+          </summary>
+          <div className={cx(gap, "border-t border-stone-200 p-2.5")}>{fields.filter((f) => f.group === g).map(render)}</div>
+        </details>
       ))}
     </div>
   );
-});
+}
 
 function FieldRow({
   field,
@@ -384,13 +405,16 @@ function FieldRowless({ field, value, onChange, path, ctx }: { field: FieldSpec;
 
 function ObjectInput({ schema, value, onChange, path, ctx }: { schema: JsonSchema; value: unknown; onChange: (v: unknown) => void; path: Path; ctx: Ctx }) {
   const obj = value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-  const fields = describeObject(schema, ctx.root);
+  const fields = describeObject(schema, ctx.root).filter((f) => !f.fixed);
   const nested = path.length > 1 || typeof path[0] === "number";
+  if (!fields.length) return null;
   return (
-    <div className={cx("space-y-3", !nested && "rounded-md border border-stone-200 p-2.5")}>
-      {fields.map((f) => (
-        <FieldRow key={f.key} field={f} value={obj[f.key]} path={[...path, f.key]} ctx={ctx} onChange={(v) => onChange(withValue(obj, f.key, v))} />
-      ))}
+    <div className={cx(!nested && "rounded-md border border-stone-200 p-2.5")}>
+      <FieldList
+        fields={fields}
+        gap="space-y-3"
+        render={(f) => <FieldRow key={f.key} field={f} value={obj[f.key]} path={[...path, f.key]} ctx={ctx} onChange={(v) => onChange(withValue(obj, f.key, v))} />}
+      />
     </div>
   );
 }
@@ -450,7 +474,25 @@ function UnionInput({ id, field, value, onChange, path, ctx, invalid }: { id: st
   const inner: FieldSpec = { ...describeField(field.key, variant.schema, ctx.root, field.required), label: field.label };
   return (
     <div className="space-y-1">
-      {variants.length > 1 && (
+      {variants.length > 3 ? (
+        <Select
+          aria-label={`${field.label}: kind of value`}
+          value={String(index)}
+          disabled={ctx.disabled}
+          className="nodrag h-7 text-xs"
+          onChange={(e) => {
+            const i = Number(e.target.value);
+            setChosen(i);
+            onChange(fieldKind(variants[i].schema, ctx.root) === "json" ? undefined : emptyValue(variants[i].schema, ctx.root));
+          }}
+        >
+          {variants.map((v, i) => (
+            <option key={i} value={i}>
+              {v.label}
+            </option>
+          ))}
+        </Select>
+      ) : variants.length > 1 && (
         <div className="flex gap-0.5 rounded-md bg-stone-100 p-0.5 text-[11px]" role="radiogroup" aria-label={`${field.label}: kind of value`}>
           {variants.map((v, i) => (
             <button
@@ -470,6 +512,9 @@ function UnionInput({ id, field, value, onChange, path, ctx, invalid }: { id: st
             </button>
           ))}
         </div>
+      )}
+      {variants.length > 1 && variant.schema.description && variant.schema.description !== field.description && (
+        <p className="text-[11px] text-stone-500">{variant.schema.description}</p>
       )}
       <FieldInput id={id} field={inner} value={value} onChange={onChange} path={path} ctx={ctx} invalid={invalid} />
     </div>

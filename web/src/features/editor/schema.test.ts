@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  describeField,
   describeObject,
   emptyValue,
   fieldKind,
@@ -116,7 +117,7 @@ describe("schema → config panel fields", () => {
       ["check", "enum", true],
       ["min", "number", false],
     ]);
-    expect(emptyValue(item, validator)).toEqual({ field: "", check: "required", min: null });
+    expect(emptyValue(item, validator)).toEqual({ field: "", check: "required" });
   });
 
   it("offers the variants of a union and picks the one that fits a value", () => {
@@ -185,5 +186,88 @@ describe("expression hints", () => {
     expect(tokenBefore("1 + ", 4)).toBe("");
     expect(insideTemplate("Hello {{ item.na", 16)).toBe(true);
     expect(insideTemplate("Hello {{ item.name }} x", 23)).toBe(false);
+  });
+});
+
+// pydantic's output for a list of presets or tagged rule objects, and a tagged auth union.
+const tagged: JsonSchema = {
+  type: "object",
+  $defs: {
+    RangeRule: {
+      title: "RangeRule",
+      type: "object",
+      description: "A number must lie between a minimum and a maximum.",
+      properties: {
+        weight: { type: "number", default: 1, title: "Weight", "x-group": "advanced" },
+        type: { const: "range", title: "Type", type: "string" },
+        field: { type: "string", minLength: 1, title: "Field" },
+        min: { anyOf: [{ type: "number" }, { type: "null" }], default: null },
+      },
+      required: ["type", "field"],
+    },
+    RequiredFieldsRule: {
+      title: "RequiredFieldsRule",
+      type: "object",
+      properties: { type: { const: "required_fields", type: "string" }, fields: { type: "array", items: { type: "string" } } },
+      required: ["type", "fields"],
+    },
+    NoAuth: { title: "NoAuth", type: "object", properties: { type: { const: "none", type: "string" } }, required: ["type"] },
+    BearerAuth: {
+      title: "BearerAuth",
+      type: "object",
+      properties: { type: { const: "bearer", type: "string" }, token: { type: "string", format: "template", writeOnly: true } },
+      required: ["type", "token"],
+    },
+  },
+  properties: {
+    rules: {
+      type: "array",
+      title: "Rules",
+      items: {
+        anyOf: [
+          { enum: ["required_fields", "outlier_check"], type: "string" },
+          {
+            discriminator: { propertyName: "type", mapping: { range: "#/$defs/RangeRule", required_fields: "#/$defs/RequiredFieldsRule" } },
+            oneOf: [{ $ref: "#/$defs/RequiredFieldsRule" }, { $ref: "#/$defs/RangeRule" }],
+          },
+        ],
+      },
+    },
+    auth: {
+      title: "Auth",
+      discriminator: { propertyName: "type", mapping: { none: "#/$defs/NoAuth", bearer: "#/$defs/BearerAuth" } },
+      oneOf: [{ $ref: "#/$defs/NoAuth" }, { $ref: "#/$defs/BearerAuth" }],
+    },
+    pagination: { anyOf: [{ oneOf: [{ $ref: "#/$defs/NoAuth" }, { $ref: "#/$defs/BearerAuth" }] }, { type: "null" }], default: null },
+  },
+};
+
+describe("tagged unions", () => {
+  const [rules, auth, pagination] = describeObject(tagged);
+
+  it("flattens nested unions and names members by their tag", () => {
+    const item = describeField("item", rules.schema.items as JsonSchema, tagged, true);
+    expect(item.kind).toBe("union");
+    expect(item.variants!.map((v) => v.label)).toEqual(["Preset", "Required fields", "Range"]);
+    expect(auth.kind).toBe("union");
+    expect(auth.variants!.map((v) => v.label)).toEqual(["None", "Bearer"]);
+    expect(pagination.nullable).toBe(true);
+    expect(pagination.variants!.map((v) => v.label)).toEqual(["None", "Bearer"]);
+  });
+
+  it("finds the member of a tagged value, and a preset by its value", () => {
+    const item = describeField("item", rules.schema.items as JsonSchema, tagged, true);
+    expect(variantFor("outlier_check", item.variants!, tagged)).toBe(0);
+    expect(variantFor({ type: "range", field: "scope1" }, item.variants!, tagged)).toBe(2);
+    expect(variantFor({ type: "bearer", token: "x" }, auth.variants!, tagged)).toBe(1);
+  });
+
+  it("starts a member with its tag set, hides the tag, and folds advanced fields", () => {
+    const range = describeField("item", rules.schema.items as JsonSchema, tagged, true).variants![2].schema;
+    expect(emptyValue(range, tagged)).toEqual({ type: "range", field: "" });
+    const fields = describeObject(range, tagged);
+    expect(fields.find((f) => f.key === "type")!.fixed).toBe(true);
+    expect(fields.find((f) => f.key === "weight")!.group).toBe("advanced");
+    expect(fields.find((f) => f.key === "field")!.fixed).toBeUndefined();
   });
 });

@@ -73,7 +73,11 @@ export interface FieldSpec {
   /** For enum and multi-enum fields. */
   options?: { value: unknown; label: string }[];
   /** For union fields: the variants a person can choose between. */
-  variants?: { label: string; schema: JsonSchema }[];
+  variants?: Variant[];
+  /** `x-group` of the property ("advanced"): such fields are folded away. */
+  group?: string;
+  /** A constant (a discriminator tag): set by choosing the variant, never typed. */
+  fixed?: boolean;
 }
 
 /** Follows `$ref` (`#/$defs/Name`, `#/definitions/Name`) and merges single-item `allOf`. */
@@ -202,16 +206,52 @@ export function humanize(key: string): string {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
-function variantLabel(s: JsonSchema, root: JsonSchema): string {
+/** The discriminator value a variant stands for (`"range"` in `{type: {const: "range"}}`). */
+function discriminatorValue(s: JsonSchema, property: string | undefined, root: JsonSchema): unknown {
+  if (!property) return undefined;
+  const p = resolve(s.properties?.[property], root);
+  if ("const" in p) return p.const;
+  if (Array.isArray(p.enum) && p.enum.length === 1) return p.enum[0];
+  return undefined;
+}
+
+function variantLabel(s: JsonSchema, root: JsonSchema, discriminator?: string): string {
   const r = resolve(s, root);
-  if (r.title) return r.title;
+  const d = discriminatorValue(r, discriminator ?? "type", root);
+  if (typeof d === "string") return humanize(d);
+  const opts = enumOptions(r, root);
+  if (opts) return opts.length === 1 ? opts[0].label : "Preset";
+  if (r.title) return humanize(r.title);
   const t = typeOf(r);
   if (t === "array") return "List";
   if (t === "object") return "Object";
-  if (t === "string") return r.format === "expression" ? "Expression" : r.format === "template" ? "Text" : "Text";
+  if (t === "string") return r.format === "expression" ? "Expression" : "Text";
   if (t === "integer" || t === "number") return "Number";
   if (t === "boolean") return "Yes / no";
   return t ?? "Value";
+}
+
+export interface Variant {
+  label: string;
+  schema: JsonSchema;
+}
+
+/**
+ * The choices of a union, with nested unions flattened: `anyOf[enum, oneOf[A, B]]` gives
+ * three choices (the preset values, A, B). Discriminated members are named by their tag.
+ */
+export function unionVariants(schema: JsonSchema, root: JsonSchema, depth = 0): Variant[] {
+  const s = resolve(schema, root);
+  const branches = s.anyOf ?? s.oneOf ?? (Array.isArray(s.type) ? s.type.map((t) => ({ type: t })) : []);
+  const discriminator = s.discriminator?.propertyName;
+  const out: Variant[] = [];
+  for (const b of branches) {
+    const r = resolve(b, root);
+    if (isNullSchema(r)) continue;
+    if ((r.anyOf || r.oneOf) && !enumOptions(r, root) && depth < 4) out.push(...unionVariants(r, root, depth + 1));
+    else out.push({ label: variantLabel(r, root, discriminator), schema: r });
+  }
+  return out;
 }
 
 /** Describes one property of an object schema. */
@@ -231,10 +271,10 @@ export function describeField(key: string, property: JsonSchema, root: JsonSchem
   };
   if (kind === "enum") spec.options = enumOptions(schema, root) ?? [];
   if (kind === "multi-enum") spec.options = enumOptions(resolve(schema.items as JsonSchema, root), root) ?? [];
-  if (kind === "union") {
-    const branches = schema.anyOf ?? schema.oneOf ?? (Array.isArray(schema.type) ? schema.type.map((t) => ({ type: t })) : []);
-    spec.variants = branches.map((b) => ({ label: variantLabel(b, root), schema: resolve(b, root) }));
-  }
+  if (kind === "union") spec.variants = unionVariants(schema, root);
+  const group = property["x-group"] ?? schema["x-group"];
+  if (typeof group === "string") spec.group = group;
+  if ("const" in schema || (Array.isArray(schema.enum) && schema.enum.length === 1 && required)) spec.fixed = true;
   return spec;
 }
 
@@ -253,9 +293,10 @@ export function emptyValue(schema: JsonSchema, root: JsonSchema): unknown {
   switch (kind) {
     case "object": {
       const out: Record<string, unknown> = {};
+      // Only what is required: optional fields keep the server's default until set.
       for (const f of describeObject(s, root)) {
-        if (f.hasDefault) out[f.key] = structuredClone(f.default);
-        else if (f.required) out[f.key] = emptyValue(f.schema, root);
+        if (!f.required) continue;
+        out[f.key] = f.hasDefault ? structuredClone(f.default) : emptyValue(f.schema, root);
       }
       return out;
     }
@@ -299,6 +340,17 @@ export function withValue(obj: Record<string, unknown> | undefined, key: string,
 /** Picks the union variant that fits a value (the first one when nothing fits). */
 export function variantFor(value: unknown, variants: { schema: JsonSchema }[], root: JsonSchema): number {
   if (value === undefined || value === null) return 0;
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    // A tagged object: the variant whose constant property matches the value's.
+    const v = value as Record<string, unknown>;
+    const tagged = variants.findIndex((x) =>
+      Object.entries(x.schema.properties ?? {}).some(([k, p]) => {
+        const r = resolve(p, root);
+        return "const" in r && k in v && v[k] === r.const;
+      }),
+    );
+    if (tagged >= 0) return tagged;
+  }
   const t = Array.isArray(value) ? "array" : typeof value === "object" ? "object" : typeof value;
   const idx = variants.findIndex((v) => {
     const k = fieldKind(v.schema, root);
