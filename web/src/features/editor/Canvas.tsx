@@ -102,8 +102,7 @@ export function Canvas({ children, onPaneClick }: { children?: ReactNode; onPane
         snapGrid={[10, 10]}
         minZoom={0.1}
         maxZoom={2}
-        fitView
-        fitViewOptions={{ padding: 0.2, maxZoom: 1.1 }}
+        defaultViewport={{ x: 40, y: 40, zoom: 1 }}
         onlyRenderVisibleElements={nodes.length > 120}
         defaultEdgeOptions={{ interactionWidth: 16 }}
         aria-label="Workflow canvas"

@@ -88,7 +88,7 @@ function Editor({ store, workflowId, canEdit, canRun }: { store: EditorStore; wo
   const navigate = useNavigate();
   const location = useLocation();
   const qc = useQueryClient();
-  const { screenToFlowPosition } = useReactFlow();
+  const { screenToFlowPosition, flowToScreenPosition, getViewport, setViewport } = useReactFlow();
   const isNew = workflowId === null;
   const canvasRef = useRef<HTMLDivElement>(null);
 
@@ -132,6 +132,30 @@ function Editor({ store, workflowId, canEdit, canRun }: { store: EditorStore; wo
   const nodeCount = useEditor((s) => s.nodes.length);
   const selected = useSelectedNode();
   const live = useLiveProblems(store, canEdit);
+
+  // When the panel opens over a node's place, slide the canvas so the node stays in view.
+  const selectedId = selected?.id;
+  useEffect(() => {
+    if (!selectedId) return;
+    const t = setTimeout(() => {
+      const n = store.getState().nodes.find((x) => x.id === selectedId);
+      const r = canvasRef.current?.getBoundingClientRect();
+      if (!n || !r) return;
+      const tl = flowToScreenPosition(n.position);
+      const br = flowToScreenPosition({ x: n.position.x + (n.measured?.width ?? NODE_WIDTH), y: n.position.y + (n.measured?.height ?? NODE_HEIGHT) });
+      let dx = 0;
+      let dy = 0;
+      if (br.x > r.right - 16) dx = r.right - 16 - br.x;
+      if (tl.x + dx < r.left + 16) dx = r.left + 16 - tl.x;
+      if (br.y > r.bottom - 16) dy = r.bottom - 16 - br.y;
+      if (tl.y + dy < r.top + 16) dy = r.top + 16 - tl.y;
+      if (dx || dy) {
+        const v = getViewport();
+        void setViewport({ x: v.x + dx, y: v.y + dy, zoom: v.zoom }, { duration: 200 });
+      }
+    }, 30);
+    return () => clearTimeout(t);
+  }, [selectedId, store, flowToScreenPosition, getViewport, setViewport]);
   useUnsavedWarning(store, dirty);
 
   const [runId, setRunId] = useState<string | null>(null);

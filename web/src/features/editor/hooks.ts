@@ -5,6 +5,7 @@ import { useQuery } from "@tanstack/react-query";
 import { getRun, validateDefinition } from "../../client/api";
 import type { Run, RunStatus } from "../../client/types";
 import { confirm } from "../../lib/confirm";
+import { slugify } from "../../lib/slug";
 import type { EditorState, EditorStore } from "./store";
 
 /** Whether the graph's content (not positions or selection) differs between two states. */
@@ -30,6 +31,8 @@ export function useLiveProblems(store: EditorStore, enabled: boolean, delay = 60
       const mine = ++seq;
       setChecking(true);
       const def = store.getState().definition();
+      // A new workflow gets its id at the first save; check it as it will be.
+      if (!def.id) def.id = slugify(def.name || "workflow");
       if (!def.nodes.length) {
         store.getState().setProblems([]);
         setChecking(false);

@@ -170,7 +170,10 @@ export function fieldKind(schema: JsonSchema, root: JsonSchema): FieldKind {
   if (enumOptions(s, root)) return "enum";
   if (s.anyOf || s.oneOf || Array.isArray(s.type)) return "union";
   const widget = (s["x-widget"] ?? s.widget) as string | undefined;
-  switch (typeOf(s)) {
+  const type = typeOf(s);
+  // An untyped value drawn as a template: constants and {{ }} computations alike.
+  if (!type && (widget === "template" || widget === "expression")) return widget;
+  switch (type) {
     case "string":
       if (s.format === "expression") return "expression";
       if (s.format === "template") return "template";
