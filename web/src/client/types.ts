@@ -145,6 +145,9 @@ export interface Activation {
   finished_at: string | null;
   duration_ms: number | null;
   item_count: number | null;
+  /** When a waiting activation wakes, and the event it waits for. */
+  wake_at?: string | null;
+  wait_for?: string | null;
 }
 
 export interface RunSummary {
@@ -158,11 +161,17 @@ export interface RunSummary {
   finished_at: string | null;
   duration_ms: number | null;
   error: unknown;
+  retries?: number;
+  /** The run this one retries. */
+  parent_run_id?: string | null;
 }
 
 export interface Run extends RunSummary {
   definition: Definition;
   activations: Activation[];
+  /** The trigger data the run started with, and the trigger node it entered by. */
+  trigger?: unknown;
+  trigger_node?: string | null;
 }
 
 export interface Page<T> {
@@ -176,4 +185,5 @@ export interface RunRequest {
   pinned?: Record<string, Item[]>;
   only_node?: string | null;
   test?: boolean;
+  trigger_node?: string | null;
 }

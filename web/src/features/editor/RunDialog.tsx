@@ -25,6 +25,9 @@ export function loadSample(workflowId: string | null): string {
 
 /** Trigger data of an earlier run: the first item its trigger node put out. */
 export function triggerDataOf(run: Run, triggerIds: string[]): Record<string, unknown> | null {
+  const t = run.trigger;
+  if (t && typeof t === "object" && !Array.isArray(t)) return t as Record<string, unknown>;
+  if (Array.isArray(t) && t[0] && typeof t[0] === "object") return t[0] as Record<string, unknown>;
   for (const a of run.activations ?? []) {
     if (!triggerIds.includes(a.node_id) || !a.output) continue;
     const items = a.output.main ?? Object.values(a.output)[0];
