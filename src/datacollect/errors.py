@@ -6,6 +6,7 @@ HTTP answers in one place and the CLI prints them plainly::
     DatacollectError
     ├── NotFound                 an id, slug or token that does not exist
     ├── Conflict                 a state that does not allow the action (cancel a finished run)
+    ├── Unauthorized             the caller did not say who they are (or the proof is wrong)
     ├── PermissionDenied         the caller may not do this
     ├── InvalidInput             a request that cannot be taken as it is
     │   └── DefinitionError      a workflow definition with problems (all of them, at once)
@@ -34,6 +35,10 @@ class NotFound(DatacollectError):
 
 class Conflict(DatacollectError):
     code = "conflict"
+
+
+class Unauthorized(DatacollectError):
+    code = "unauthorized"
 
 
 class PermissionDenied(DatacollectError):

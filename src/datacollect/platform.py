@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
+
 from datacollect.config import Settings, get_settings
 from datacollect.db.migrate import upgrade
+from datacollect.db.models import WebhookRoute
 from datacollect.db.services import EngineSubRuns, SqlDataSources, SqlHistory, SqlMappings, SqlSchedules
 from datacollect.db.session import Database
 from datacollect.db.store import SqlStore
@@ -33,6 +37,8 @@ class Platform:
     dispatcher: InlineDispatcher | None = None
     scheduler: Scheduler | None = None
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    _routes: dict[str, tuple[str, str, str]] | None = None
+    _routes_at: float = 0.0
 
     @classmethod
     def create(cls, settings: Settings | None = None, *, migrate: bool = True,
@@ -57,6 +63,54 @@ class Platform:
             self.scheduler = Scheduler(self.runner, SqlSchedules(self.db), self.settings.scheduler_interval,
                                        inflight=self.dispatcher.inflight)
             self._tasks.append(asyncio.get_running_loop().create_task(self.scheduler.serve()))
+
+    # -- webhooks ---------------------------------------------------------------------------
+    ROUTES_TTL = 2.0  # other API processes see a change within this many seconds
+
+    def invalidate_routes(self) -> None:
+        self._routes = None
+
+    def webhook_route(self, path: str) -> tuple[str, str, str] | None:
+        """(workflow id, node id, method) of the active workflow listening on ``path``."""
+        if self._routes is None or time.monotonic() - self._routes_at > self.ROUTES_TTL:
+            with self.db.engine.connect() as c:
+                rows = c.execute(select(WebhookRoute.path, WebhookRoute.workflow_id, WebhookRoute.node_id,
+                                        WebhookRoute.method)).all()
+            self._routes = {r[0]: (r[1], r[2], r[3]) for r in rows}
+            self._routes_at = time.monotonic()
+        return self._routes.get(path)
+
+    def webhook_node(self, workflow_id: str, node_id: str) -> Any:
+        with self.store.transaction() as tx:
+            wv = tx.workflow_version(workflow_id)
+            if wv is None or not wv["active"]:
+                return None
+            cw = self.runner.compiled(tx, wv["version_id"])
+        cn = cw.nodes.get(node_id)
+        return cn.node if cn else None
+
+    def run_output(self, run_id: str) -> list[Any]:
+        """The items of the run's last node (what a caller that waited gets)."""
+        from datacollect.engine.runner import Segment
+
+        with self.store.transaction() as tx:
+            run = tx.get_run(run_id)
+            if run is None:
+                return []
+            seg = Segment(run, self.runner.compiled(tx, run["version_id"]), "", fresh=False)
+            return self.runner._last_output(seg, tx)
+
+    def run_error(self, run_id: str) -> dict[str, Any]:
+        with self.store.transaction() as tx:
+            run = tx.get_run(run_id)
+        return dict((run or {}).get("error") or {})
+
+    def audit(self, actor: str, action: str, entity_type: str, entity_id: str, before: Any = None,
+              after: Any = None, reason: str | None = None) -> None:
+        from datacollect.security import audit as audit_log
+
+        with self.db.sessions(bind=self.db.writer) as s, s.begin():
+            audit_log.record(s, actor, action, entity_type, entity_id, before, after, reason)
 
     async def stop(self) -> None:
         if self.scheduler:

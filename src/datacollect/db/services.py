@@ -72,7 +72,7 @@ class SqlHistory:
         q = (select(H.c.value).where(H.c.scope == scope, H.c.key == str(key), H.c.field == field)
              .order_by(H.c.recorded_at.desc(), H.c.id.desc()).limit(limit))
         with self.db.engine.connect() as c:
-            return [float(r[0]) for r in c.execute(q)]
+            return [float(r[0]) for r in c.execute(q)][::-1]  # oldest first
 
     def record(self, scope: str, key: str, values: dict[str, float], ref: str) -> None:
         from datacollect.engine.runner import utcnow

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +64,13 @@ class Database:
 
     def session(self) -> Session:
         return self.sessions()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session in one write transaction, committed (or rolled back) on leaving the block.
+        Keep the block free of awaits: on SQLite it holds the database's write lock."""
+        with self.sessions(bind=self.writer) as s, s.begin():
+            yield s
 
     def dispose(self) -> None:
         self.engine.dispose()

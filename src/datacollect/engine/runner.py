@@ -34,14 +34,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from datacollect.engine.definition import (
-    CompiledNode, CompiledWorkflow, RetryPolicy, WorkflowDef, compile_workflow,
+    CompiledNode,
+    CompiledWorkflow,
+    RetryPolicy,
+    WorkflowDef,
+    compile_workflow,
 )
 from datacollect.engine.expressions import NodeView
 from datacollect.engine.ports import Services
 from datacollect.engine.store import Row, Store, StoreTx
 from datacollect.engine.types import ERROR, MAIN, Suspend, WakeEvent
 from datacollect.errors import (
-    Conflict, DatacollectError, ExpressionError, InvalidInput, NodeError, NotFound,
+    Conflict,
+    DatacollectError,
+    ExpressionError,
+    InvalidInput,
+    NodeError,
+    NotFound,
 )
 from datacollect.nodes.base import NodeContext
 from datacollect.nodes.registry import NodeRegistry
@@ -660,9 +669,9 @@ class Runner:
         if not acts:
             return []
         order = {n.id: i for i, n in enumerate(seg.cw.definition.nodes)}
-        leaves = [a for a in acts if not any(
-            (e.target, a.lane) in seg.acts and seg.acts[(e.target, a.lane)].status == "completed"
-            for e in seg.cw.nodes[a.node_id].outgoing)] or acts
+        done = {(a.node_id, a.lane) for a in acts}
+        leaves = [a for a in acts if not any((e.target, a.lane) in done
+                                             for e in seg.cw.nodes[a.node_id].outgoing)] or acts
         last = max(leaves, key=lambda a: (a.finished_at or datetime.min.replace(tzinfo=UTC),
                                           order.get(a.node_id, 0)))
         out = last.output or {}

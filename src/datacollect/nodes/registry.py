@@ -38,7 +38,7 @@ class NodeRegistry:
 
     def latest(self) -> list[type[Node]]:
         out: dict[str, type[Node]] = {}
-        for (t, v), n in sorted(self._nodes.items()):
+        for (t, _v), n in sorted(self._nodes.items()):
             out[t] = n
         return list(out.values())
 

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI). Routers are thin: parse, authorise, call a service, shape the answer."""

@@ -1,0 +1,130 @@
+"""Health, examples, named mappings, data sources and the audit log."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import ValidationError
+from sqlalchemy import select, text
+
+from datacollect.api.deps import PlatformDep, Principal, SessionDep, require
+from datacollect.api.schemas import (
+    AuditRead,
+    DataSourceRead,
+    DataSourceWrite,
+    ExampleRead,
+    MappingRead,
+    MappingWrite,
+    Page,
+)
+from datacollect.db.models import DataSource, NamedMapping
+from datacollect.errors import InvalidInput, NotFound
+from datacollect.security import audit
+
+router = APIRouter()
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@router.get("/healthz", tags=["health"], operation_id="health-live")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["health"], operation_id="health-ready")
+def readyz(platform: PlatformDep, response: Response) -> dict[str, Any]:
+    try:
+        with platform.db.engine.connect() as c:
+            c.execute(text("SELECT 1"))
+        return {"status": "ready", "database": "ok"}
+    except Exception as exc:  # the probe must answer, not raise
+        response.status_code = 503
+        return {"status": "not ready", "database": type(exc).__name__}
+
+
+@router.get("/api/examples", response_model=Page[ExampleRead], tags=["workflows"], operation_id="examples-list",
+            dependencies=[require("workflows:read")])
+def examples() -> Page[ExampleRead]:
+    out = []
+    for f in sorted((EXAMPLES / "workflows").glob("*.json")):
+        d = json.loads(f.read_text())
+        out.append(ExampleRead(id=d["id"], name=d.get("name", d["id"]), description=d.get("description", ""),
+                               definition=d))
+    return Page(data=out, count=len(out))
+
+
+@router.get("/api/mappings", response_model=Page[MappingRead], tags=["mappings"], operation_id="mappings-list",
+            dependencies=[require("workflows:read")])
+def list_mappings(session: SessionDep) -> Page[MappingRead]:
+    rows = session.scalars(select(NamedMapping).order_by(NamedMapping.name)).all()
+    return Page(data=[MappingRead(name=m.name, description=m.description, definition=m.definition,
+                                  updated_at=m.updated_at) for m in rows], count=len(rows))
+
+
+@router.put("/api/mappings/{name}", response_model=MappingRead, tags=["mappings"], operation_id="mappings-put")
+def put_mapping(platform: PlatformDep, name: str, body: MappingWrite,
+                p: Principal = require("mappings:write")) -> MappingRead:
+    with platform.db.write() as session:
+        from datacollect.nodes.data_mapper import DataMapper
+
+        try:
+            DataMapper.Config.model_validate({k: v for k, v in body.definition.items() if k != "mapping"})
+        except ValidationError as exc:
+            raise InvalidInput("The mapping is not valid: " + "; ".join(
+                f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())) from None
+        m = session.get(NamedMapping, name)
+        before = m.definition if m else None
+        if m is None:
+            m = NamedMapping(name=name, description=body.description, definition=body.definition,
+                             updated_at=datetime.now(UTC))
+            session.add(m)
+        else:
+            m.description, m.definition, m.updated_at = body.description, body.definition, datetime.now(UTC)
+        audit.record(session, p.actor, "mapping.put", "mapping", name, before=before, after=body.definition)
+        return MappingRead(name=m.name, description=m.description, definition=m.definition, updated_at=m.updated_at)
+
+
+@router.delete("/api/mappings/{name}", status_code=status.HTTP_204_NO_CONTENT, tags=["mappings"],
+               operation_id="mappings-delete")
+def delete_mapping(platform: PlatformDep, name: str, p: Principal = require("mappings:write")) -> Response:
+    with platform.db.write() as session:
+        m = session.get(NamedMapping, name)
+        if m is None:
+            raise NotFound(f"There is no mapping named '{name}'")
+        audit.record(session, p.actor, "mapping.delete", "mapping", name, before=m.definition)
+        session.delete(m)
+        return Response(status_code=204)
+
+
+@router.get("/api/data-sources", response_model=Page[DataSourceRead], tags=["data-sources"],
+            operation_id="datasources-list", dependencies=[require("workflows:read")])
+def list_sources(session: SessionDep) -> Page[DataSourceRead]:
+    rows = session.scalars(select(DataSource).order_by(DataSource.name)).all()
+    return Page(data=[DataSourceRead(name=d.name, description=d.description, rows=d.rows, updated_at=d.updated_at)
+                      for d in rows], count=len(rows))
+
+
+@router.put("/api/data-sources/{name}", response_model=DataSourceRead, tags=["data-sources"],
+            operation_id="datasources-put")
+def put_source(platform: PlatformDep, name: str, body: DataSourceWrite,
+               p: Principal = require("workflows:write")) -> DataSourceRead:
+    with platform.db.write() as session:
+        d = session.get(DataSource, name)
+        if d is None:
+            d = DataSource(name=name, description=body.description, rows=body.rows, updated_at=datetime.now(UTC))
+            session.add(d)
+        else:
+            d.description, d.rows, d.updated_at = body.description, body.rows, datetime.now(UTC)
+        audit.record(session, p.actor, "data_source.put", "data_source", name, after={"rows": len(body.rows)})
+        return DataSourceRead(name=d.name, description=d.description, rows=d.rows, updated_at=d.updated_at)
+
+
+@router.get("/api/audit", response_model=Page[AuditRead], tags=["audit"], operation_id="audit-list",
+            dependencies=[require("audit:read")])
+def list_audit(session: SessionDep, entity_type: str | None = None, entity_id: str | None = None,
+               page: int = Query(1, ge=1), page_size: int = Query(100, ge=1, le=1000)) -> Page[AuditRead]:
+    rows, total = audit.list_entries(session, entity_type, entity_id, page_size, (page - 1) * page_size)
+    return Page(data=[AuditRead.model_validate(r) for r in rows], count=total)

@@ -1,0 +1,49 @@
+"""Runs: list with filters, one run with its activations, cancel, retry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Query
+
+from datacollect.api.deps import PlatformDep, Principal, SessionDep, require
+from datacollect.api.schemas import Page, RetryCreate, RunRead, RunSummary
+from datacollect.db import runs as svc
+from datacollect.platform import Platform
+
+router = APIRouter(prefix="/api/runs", tags=["runs"])
+
+
+def run_answer(platform: Platform, run_id: str) -> RunRead:
+    with platform.db.sessions() as s:
+        data = svc.read_run(s, run_id)
+    return RunRead(**data)
+
+
+@router.get("", response_model=Page[RunSummary], operation_id="runs-list", dependencies=[require("runs:read")])
+def list_runs(session: SessionDep, workflow_id: str | None = None, status: str | None = None,
+              since: datetime | None = None, until: datetime | None = None, mode: str | None = None,
+              page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=500)) -> Page[RunSummary]:
+    rows, total = svc.list_runs(session, workflow_id, status, since, until, mode, page, page_size)
+    return Page(data=[RunSummary(**r) for r in rows], count=total)
+
+
+@router.get("/{run_id}", response_model=RunRead, operation_id="runs-read", dependencies=[require("runs:read")])
+def read_run(run_id: str, session: SessionDep) -> RunRead:
+    return RunRead(**svc.read_run(session, run_id))
+
+
+@router.post("/{run_id}/cancel", response_model=RunRead, operation_id="runs-cancel")
+def cancel_run(run_id: str, platform: PlatformDep, p: Principal = require("runs:write")) -> RunRead:
+    platform.runner.cancel_run(run_id)
+    platform.audit(p.actor, "run.cancel", "run", run_id)
+    return run_answer(platform, run_id)
+
+
+@router.post("/{run_id}/retry", response_model=RunRead, operation_id="runs-retry")
+async def retry_run(run_id: str, platform: PlatformDep, body: RetryCreate | None = None,
+                    p: Principal = require("runs:write")) -> RunRead:
+    await platform.runner.retry_run(run_id, body.from_node if body else None)
+    platform.audit(p.actor, "run.retry", "run", run_id, after={"from_node": body.from_node if body else None})
+    await platform.runner.wait_settled(run_id, platform.settings.webhook_wait_timeout)
+    return run_answer(platform, run_id)

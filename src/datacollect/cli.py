@@ -1,0 +1,231 @@
+"""The command line: ``datacollect up``, ``db upgrade``, ``users create``, ``workflows ...``, ``run``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from datacollect.config import Settings, get_settings
+from datacollect.errors import DatacollectError, DefinitionError
+
+app = typer.Typer(help="datacollect: build, run and watch data collection workflows.", no_args_is_help=True)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+users_app = typer.Typer(help="Users.", no_args_is_help=True)
+wf_app = typer.Typer(help="Workflows: validate, import, export.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(wf_app, name="workflows")
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, details: Any = None) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    if isinstance(details, list):
+        for d in details:
+            where = " ".join(x for x in (d.get("node_id"), d.get("field")) if x) if isinstance(d, dict) else ""
+            err.print(f"  - {where + ': ' if where else ''}{d.get('message') if isinstance(d, dict) else d}")
+    raise typer.Exit(1)
+
+
+def _settings(**overrides: Any) -> Settings:
+    base = get_settings()
+    return base.model_copy(update={k: v for k, v in overrides.items() if v is not None}) if overrides else base
+
+
+def _load(file: Path) -> Any:
+    if not file.exists():
+        _fail(f"{file} does not exist")
+    text = file.read_text()
+    try:
+        return yaml.safe_load(text) if file.suffix in (".yaml", ".yml") else json.loads(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        _fail(f"{file} is not valid {'YAML' if file.suffix in ('.yaml', '.yml') else 'JSON'}: {exc}")
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def up(host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+       port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None) -> None:
+    """Start the platform in one process: API, web app, worker pool and scheduler (SQLite by default)."""
+    import uvicorn
+
+    from datacollect.api.app import create_app
+
+    settings = _settings(host=host, port=port)
+    _logging(settings)
+    console.print(f"datacollect on http://{settings.host}:{settings.port}  (data: {settings.data_dir.resolve()}, "
+                  f"database: {settings.db_url.split('@')[-1]})")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
+                access_log=False, loop="uvloop", http="httptools")
+
+
+@app.command()
+def openapi() -> None:
+    """Print the API's OpenAPI document (the web app's client is generated from it)."""
+    from datacollect.api.app import create_app
+
+    sys.stdout.write(json.dumps(create_app().openapi(), indent=1) + "\n")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to the newest version."""
+    from datacollect.db.migrate import upgrade
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.db_url)
+    console.print("database is up to date")
+
+
+@users_app.command("create")
+def users_create(email: Annotated[str, typer.Option(help="Login email.")],
+                 password: Annotated[str, typer.Option(help="At least 8 characters.")],
+                 role: Annotated[str, typer.Option(help="admin, builder, reviewer or viewer.")] = "viewer",
+                 name: Annotated[str, typer.Option(help="Display name.")] = "") -> None:
+    """Create a user (the first admin, for instance)."""
+    from datacollect.platform import Platform
+    from datacollect.security.users import create_user
+
+    p = Platform.create(_settings())
+    try:
+        with p.db.sessions(bind=p.db.writer) as s, s.begin():
+            user = create_user(s, email, password, role, actor="cli", name=name)
+            console.print(f"created {user.email} ({user.role})")
+    except DatacollectError as exc:
+        _fail(exc.message)
+    finally:
+        p.db.dispose()
+
+
+@wf_app.command("validate")
+def wf_validate(file: Path) -> None:
+    """Check a workflow file and list every problem."""
+    from datacollect.engine.definition import validate_definition
+    from datacollect.nodes.registry import default_registry
+
+    try:
+        defn = validate_definition(_load(file), default_registry())
+    except DefinitionError as exc:
+        _fail(exc.message, exc.problems)
+    console.print(f"[green]ok[/green] {defn.id}: {len(defn.nodes)} nodes, {len(defn.edges)} edges")
+
+
+@wf_app.command("import")
+def wf_import(file: Path) -> None:
+    """Save a workflow file: created, or a new version of the workflow with its id."""
+    from datacollect.db import workflows as svc
+    from datacollect.platform import Platform
+
+    data = _load(file)
+    p = Platform.create(_settings())
+    try:
+        with p.db.sessions(bind=p.db.writer) as s, s.begin():
+            wid = data.get("id") if isinstance(data, dict) else None
+            if wid and s.get(svc.Workflow, wid):
+                wf = svc.update_workflow(s, wid, data, p.registry, "cli", f"imported from {file.name}")
+            else:
+                wf = svc.create_workflow(s, data, p.registry, "cli")
+            console.print(f"saved {wf.id} version {wf.current_version}")
+    except DefinitionError as exc:
+        _fail(exc.message, exc.problems)
+    except DatacollectError as exc:
+        _fail(exc.message)
+    finally:
+        p.db.dispose()
+
+
+@wf_app.command("export")
+def wf_export(workflow_id: str, version: Annotated[int | None, typer.Option()] = None,
+              output: Annotated[Path | None, typer.Option("--output", "-o")] = None) -> None:
+    """Print a workflow's definition as JSON (Git-friendly: sorted, indented)."""
+    from datacollect.db import workflows as svc
+    from datacollect.platform import Platform
+
+    p = Platform.create(_settings())
+    try:
+        with p.db.sessions() as s:
+            wf = svc.get_workflow(s, workflow_id)
+            d = svc.read_version(s, wf.id, version or wf.current_version).definition
+    except DatacollectError as exc:
+        _fail(exc.message)
+    finally:
+        p.db.dispose()
+    text = json.dumps(d, indent=2, ensure_ascii=False) + "\n"
+    if output:
+        output.write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
+@app.command("run")
+def run(workflow_id: str, data: Annotated[str, typer.Option(help="Trigger data as JSON.")] = "{}",
+        timeout: Annotated[float, typer.Option(help="Seconds to wait for the run.")] = 60.0) -> None:
+    """Run a workflow here and now, show each node as it runs, then a table of the nodes."""
+    try:
+        payload = json.loads(data)
+    except json.JSONDecodeError as exc:
+        _fail(f"--data is not valid JSON: {exc}")
+    items = payload if isinstance(payload, list) else [payload]
+    asyncio.run(_run(workflow_id, items, timeout))
+
+
+async def _run(workflow_id: str, items: list[Any], timeout: float) -> None:
+    from datacollect.db import runs as run_svc
+    from datacollect.platform import Platform
+
+    p = Platform.create(_settings())
+    await p.start()
+    shown: set[str] = set()
+
+    def show(run_id: str) -> dict[str, Any]:
+        with p.db.sessions() as s:
+            r = run_svc.read_run(s, run_id, with_data=False)
+        for a in r["activations"]:
+            key = f"{a['id']}:{a['status']}"
+            if key not in shown and a["status"] not in ("pending",):
+                shown.add(key)
+                colour = {"completed": "green", "failed": "red", "waiting": "yellow", "skipped": "dim"}.get(a["status"], "")
+                console.print(f"  {a['node_id']:<24} [{colour}]{a['status']}[/{colour}]" if colour else
+                              f"  {a['node_id']:<24} {a['status']}")
+        return r
+
+    try:
+        console.print(f"running {workflow_id}")
+        run_id = await p.runner.start_run(workflow_id, items, mode="manual", drive=False)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        r = show(run_id)
+        while r["status"] in ("pending", "running") and loop.time() < deadline:
+            await asyncio.sleep(0.1)
+            r = show(run_id)
+        table = Table(title=f"run {run_id} — {r['status']}")
+        for col in ("node", "lane", "status", "items", "attempts", "ms"):
+            table.add_column(col)
+        for a in r["activations"]:
+            table.add_row(a["node_id"], a["lane"], a["status"], str(a["item_count"]), str(a["attempts"]),
+                          f"{a['duration_ms']:.1f}" if a["duration_ms"] is not None else "")
+        console.print(table)
+        if r["status"] == "failed":
+            _fail(f"the run failed at {(r['error'] or {}).get('node_id')}: {(r['error'] or {}).get('message')}")
+    except DatacollectError as exc:
+        _fail(exc.message)
+    finally:
+        await p.stop()
+
+
+if __name__ == "__main__":
+    app()
