@@ -14,7 +14,15 @@ from typing import Any
 from pydantic import Field
 
 from datacollect.nodes.base import (
-    Expression, Items, Node, NodeConfig, NodeContext, NodeError, Output, Suspend, WakeEvent,
+    Expression,
+    Items,
+    Node,
+    NodeConfig,
+    NodeContext,
+    NodeError,
+    Output,
+    Suspend,
+    WakeEvent,
 )
 
 

@@ -18,7 +18,16 @@ from pydantic import Field, field_validator, model_validator
 
 from datacollect.engine.expressions import compile_expression
 from datacollect.nodes.base import (
-    Expression, Items, Node, NodeConfig, NodeContext, NodeError, Output, Suspend, Template, WakeEvent,
+    Expression,
+    Items,
+    Node,
+    NodeConfig,
+    NodeContext,
+    NodeError,
+    Output,
+    Suspend,
+    Template,
+    WakeEvent,
 )
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
