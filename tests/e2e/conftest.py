@@ -86,6 +86,7 @@ def _built() -> bool:
 def server() -> Iterator[Server]:
     if not _built():
         pytest.skip("the web app is not built (make web builds it into src/datacollect/web_dist)")
+    pytest.importorskip("datacollect.cli", reason="the command line (datacollect up) is not in this checkout")
     cli = Path(sys.executable).with_name("datacollect")
     command = [str(cli)] if cli.exists() else [sys.executable, "-c", "from datacollect.cli import app; app()"]
     port = free_port()
