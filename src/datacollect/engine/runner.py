@@ -355,6 +355,20 @@ class Runner:
             self._on_error(seg, act, cn, NodeError(
                 f"{cn.type} answered {type(result).__name__}; a node must answer items per port"), elapsed)
             return
+        failed = result.get(ERROR)
+        if failed and cn.definition.on_error != "route" and not any(e.port == ERROR for e in cn.outgoing):
+            # items that failed must not vanish: with nothing connected to the error output,
+            # the node's on_error decides (fail the run, or pass them on as error items)
+            first = failed[0].get("error") if isinstance(failed[0], dict) else None
+            msg = first.get("message") if isinstance(first, dict) else str(first or "failed")
+            total = sum(len(v) for v in result.values() if v)
+            exc = NodeError(f"{len(failed)} of {total} items failed and the error output is not connected; "
+                            f"first: {msg}", details={"failed": failed[:20]})
+            if cn.definition.on_error == "continue":
+                result = {**result, MAIN: [*(result.get(MAIN) or []), *failed], ERROR: []}
+            else:
+                self._on_error(seg, act, cn, exc, elapsed)
+                return
         self._complete(seg, act, result, elapsed)
 
     def _context(self, seg: Segment, act: Act, cn: CompiledNode) -> NodeContext:
@@ -370,8 +384,9 @@ class Runner:
         for src in self._ancestor_acts(seg, cn, act.lane):
             out = src.output or {}
             scope[src.node_id] = NodeView(out.get(MAIN) or next(iter(out.values()), []) if out else [], out)
-        if seg.run.get("trigger_node") and seg.run["trigger_node"] in scope:
-            scope["trigger"] = _first(scope[seg.run["trigger_node"]].items) if scope[seg.run["trigger_node"]].items else scope["trigger"]
+        trig = scope.get(seg.run.get("trigger_node") or "")
+        if isinstance(trig, NodeView) and trig.items:
+            scope["trigger"] = trig.items[0]
         return NodeContext(run_id=seg.run["id"], workflow_id=seg.run["workflow_id"], node_id=act.node_id,
                            lane=act.lane, attempt=max(act.attempts, 1), scope=scope, services=self.services,
                            test_mode=seg.run["mode"] == "test", version_id=seg.run["version_id"])
@@ -407,6 +422,8 @@ class Runner:
         self._set(seg, act, "completed", output=out, item_count=count, error=None, finished_at=utcnow(),
                   duration_ms=round(elapsed, 3), lease_until=None, leased_by=None, state=None, event=None,
                   wake_at=None, wait_for=None)
+        if (seg.run.get("options") or {}).get("single"):
+            return  # a test of one node: nothing after it runs
         if emit:
             self._emit(seg, act, emit)
         self._after_finish(seg, act)
@@ -803,7 +820,7 @@ class Runner:
             for a in starts:
                 tx.update_activation(a["id"], {"status": "ready", "error": None, "output": None, "state": None,
                                                "event": None, "wake_at": None, "wait_for": None,
-                                               "attempts": 0, "finished_at": None, "leased_by": None,
+                                               "finished_at": None, "leased_by": None,
                                                "lease_until": None})
                 ready.append(a["id"])
             for a in acts:
