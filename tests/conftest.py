@@ -74,3 +74,16 @@ async def platform(settings: Settings) -> AsyncIterator[object]:
         yield p
     finally:
         await p.stop()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Argon2 with its production cost takes ~100 ms a hash; tests create many users."""
+    from argon2 import PasswordHasher
+
+    from datacollect.security import passwords
+
+    saved = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords._hasher = saved

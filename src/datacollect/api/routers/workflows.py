@@ -54,7 +54,9 @@ def create_workflow(platform: PlatformDep, definition: Any = DefinitionBody,
                     p: Principal = require("workflows:write")) -> WorkflowRead:
     with platform.db.write() as session:
         wf = svc.create_workflow(session, definition, platform.registry, p.actor)
-        return _read(session, wf)
+        answer = _read(session, wf)
+    platform.invalidate_routes()
+    return answer
 
 
 @router.post("/validate", response_model=ProblemsRead, operation_id="workflows-validate",
@@ -76,8 +78,9 @@ def update_workflow(workflow_id: str, platform: PlatformDep,
                     p: Principal = require("workflows:write")) -> WorkflowRead:
     with platform.db.write() as session:
         wf = svc.update_workflow(session, workflow_id, definition, platform.registry, p.actor, message)
-        platform.invalidate_routes()
-        return _read(session, wf)
+        answer = _read(session, wf)
+    platform.invalidate_routes()  # after the commit, so no one caches the old routes
+    return answer
 
 
 @router.delete("/{workflow_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="workflows-delete")
@@ -85,8 +88,8 @@ def delete_workflow(workflow_id: str, platform: PlatformDep,
                     p: Principal = require("workflows:write")) -> Response:
     with platform.db.write() as session:
         svc.delete_workflow(session, workflow_id, p.actor)
-        platform.invalidate_routes()
-        return Response(status_code=204)
+    platform.invalidate_routes()
+    return Response(status_code=204)
 
 
 @router.post("/{workflow_id}/activate", response_model=WorkflowRead, operation_id="workflows-activate")
@@ -94,8 +97,9 @@ def activate(workflow_id: str, platform: PlatformDep,
              p: Principal = require("workflows:write")) -> WorkflowRead:
     with platform.db.write() as session:
         wf = svc.set_active(session, workflow_id, True, platform.registry, p.actor)
-        platform.invalidate_routes()
-        return _read(session, wf)
+        answer = _read(session, wf)
+    platform.invalidate_routes()  # after the commit, so no one caches the old routes
+    return answer
 
 
 @router.post("/{workflow_id}/deactivate", response_model=WorkflowRead, operation_id="workflows-deactivate")
@@ -103,8 +107,9 @@ def deactivate(workflow_id: str, platform: PlatformDep,
                p: Principal = require("workflows:write")) -> WorkflowRead:
     with platform.db.write() as session:
         wf = svc.set_active(session, workflow_id, False, platform.registry, p.actor)
-        platform.invalidate_routes()
-        return _read(session, wf)
+        answer = _read(session, wf)
+    platform.invalidate_routes()  # after the commit, so no one caches the old routes
+    return answer
 
 
 @router.get("/{workflow_id}/export", operation_id="workflows-export", dependencies=[require("workflows:read")])
@@ -144,8 +149,9 @@ def restore(workflow_id: str, version: int, platform: PlatformDep,
             p: Principal = require("workflows:write")) -> WorkflowRead:
     with platform.db.write() as session:
         wf = svc.restore_version(session, workflow_id, version, platform.registry, p.actor)
-        platform.invalidate_routes()
-        return _read(session, wf)
+        answer = _read(session, wf)
+    platform.invalidate_routes()  # after the commit, so no one caches the old routes
+    return answer
 
 
 @router.post("/{workflow_id}/run", response_model=RunRead, operation_id="workflows-run")
