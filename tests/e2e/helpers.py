@@ -42,6 +42,8 @@ class Builder:
         self.page.wait_for_timeout(400)
 
     def open(self, node_id: str) -> Any:
+        """Clicks a node (with the panel closed, so the node is not under it) to open its panel."""
+        self.close_panel()
         self.node(node_id).click()
         panel = self.page.get_by_test_id("node-panel")
         panel.wait_for()

@@ -166,3 +166,35 @@ def test_a_viewer_reads_workflows_but_cannot_change_them(page: Any, server: Serv
     expect(page.get_by_test_id("canvas-node")).to_have_count(2)
     page.goto("/settings")
     expect(page.get_by_text("You do not have access to this page")).to_be_visible()
+
+
+def test_a_200_node_workflow_opens_and_stays_editable(page: Any, server: Server) -> None:
+    wid = f"big-{uuid.uuid4().hex[:8]}"
+    nodes = [{"id": "start", "type": "ManualTrigger", "config": {}}]
+    edges = []
+    for i in range(1, 200):
+        nodes.append({"id": f"c{i}", "type": "Calculator", "config": {"formula": f"item.a + {i}", "output_field": f"f{i}"}})
+        edges.append({"from": "start" if i <= 10 else f"c{i - 10}", "to": f"c{i}"})
+    server.api("POST", "/api/workflows", {"id": wid, "name": "Two hundred nodes", "nodes": nodes, "edges": edges}, token=server.token())
+    login(page)
+    page.goto(f"/workflows/{wid}")
+    b = Builder(page)
+    # Only the nodes in view are drawn; take one of them.
+    first = page.locator("[data-testid=canvas-node][data-node-type=Calculator]").nth(4)
+    expect(first).to_be_visible()
+    node_id = first.get_attribute("data-node-id")
+    formula_before = next(n["config"]["formula"] for n in nodes if n["id"] == node_id)
+    box = page.locator(".react-flow__pane").bounding_box()
+    page.mouse.move(box["x"] + 200, box["y"] + 600)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 320, box["y"] + 520, steps=20)
+    page.mouse.up()
+    b.open(node_id)
+    formula = b.field("formula").locator("textarea")
+    formula.click()
+    formula.press("End")
+    formula.press_sequentially(" * 2")
+    expect(formula).to_have_value(formula_before + " * 2")
+    expect(page.get_by_test_id("save-state")).to_contain_text("Unsaved changes")
+    expect(page.get_by_test_id("problems-bar")).to_contain_text("No problems")
+    shot(page, "two-hundred-nodes")

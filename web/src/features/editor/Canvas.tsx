@@ -39,7 +39,7 @@ export function Canvas({ children, onPaneClick }: { children?: ReactNode; onPane
 
   useEffect(() => {
     if (!fitRequest) return;
-    const t = setTimeout(() => void fitView({ padding: 0.2, maxZoom: 1.1, duration: 200 }), 60);
+    const t = setTimeout(() => void fitView({ padding: 0.2, maxZoom: 1.1, minZoom: 0.35, duration: 200 }), 60);
     return () => clearTimeout(t);
   }, [fitRequest, fitView]);
 

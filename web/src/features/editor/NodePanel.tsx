@@ -6,7 +6,7 @@ import { useEffect, useMemo, useState } from "react";
 import { AlertTriangle, Pin, PinOff, Play, X } from "lucide-react";
 import type { Activation, OnError, RetryPolicy } from "../../client/types";
 import { cx } from "../../lib/cx";
-import { formatDuration } from "../../lib/format";
+import { formatDateTime, formatDuration } from "../../lib/format";
 import { Button, ErrorNote, Field, IconButton, Input, Select, Spinner, StatusBadge, Toggle } from "../../lib/ui";
 import { errorMessage } from "../../client/errors";
 import { ExpressionScopeContext, type ExpressionScope } from "./ExpressionInput";
@@ -290,6 +290,12 @@ function DataTab({ nodeId, canPin }: { nodeId: string; canPin: boolean }) {
               </Button>
             )}
           </div>
+          {a.status === "waiting" && (a.wait_for || a.wake_at) && (
+            <p className="rounded-md border border-amber-200 bg-amber-50 px-2.5 py-1.5 text-xs text-amber-800">
+              Waiting{a.wait_for ? ` for ${a.wait_for}` : ""}
+              {a.wake_at ? ` until ${formatDateTime(a.wake_at)}` : ""}.
+            </p>
+          )}
           {a.error && (
             <section className="space-y-1 rounded-md border border-red-200 bg-red-50 p-2.5" aria-label="Error" data-testid="node-error">
               <h4 className="text-xs font-semibold text-red-800">Error{a.error.type ? ` · ${a.error.type}` : ""}</h4>
