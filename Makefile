@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 WEB_DIST := src/datacollect/web_dist/index.html
-WEB_SOURCES := $(shell [ -d web ] && find web -path web/node_modules -prune -o -type f \( -name '*.ts' -o -name '*.tsx' -o -name '*.css' -o -name '*.html' -o -name 'package*.json' -o -name '*.config.*' \) -print 2>/dev/null)
+WEB_SOURCES := $(shell [ -d web ] && find web -path web/node_modules -prune -o -path web/src/client/schema.d.ts -prune -o -type f \( -name '*.ts' -o -name '*.tsx' -o -name '*.css' -o -name '*.html' -o -name 'package*.json' -o -name '*.config.*' -o -name '*.mjs' \) -print 2>/dev/null) $(wildcard src/datacollect/api/*.py src/datacollect/api/routers/*.py)
 
 .PHONY: run test install web services browser lint bench clean
 
@@ -15,6 +15,7 @@ run: install web
 	$(BIN)/datacollect up
 
 test: install web services browser
+	cd web && npm test
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 install: $(STAMP)
@@ -27,10 +28,10 @@ $(STAMP): pyproject.toml
 
 web: $(WEB_DIST)
 
-$(WEB_DIST): $(WEB_SOURCES)
-	@if [ -f web/package.json ]; then \
-	  cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build; \
-	else mkdir -p $(dir $@) && echo '<!doctype html><title>datacollect</title>' > $@; fi
+$(WEB_DIST): $(WEB_SOURCES) | install
+	$(BIN)/datacollect openapi > web/openapi.json
+	cd web && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run build
+	@touch $@
 
 services:
 	@scripts/services.sh

@@ -26,7 +26,7 @@ from datacollect.errors import InvalidInput, NotFound
 from datacollect.security import audit
 
 router = APIRouter()
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"  # src/datacollect/examples
 
 
 @router.get("/healthz", tags=["health"], operation_id="health-live")
