@@ -115,7 +115,8 @@ function Editor({ store, workflowId, canEdit, canRun }: { store: EditorStore; wo
         store.getState().load(state.definition, { dirty: true });
         if (state.problems) store.getState().setProblems(state.problems);
       } else {
-        store.getState().load({ id: "", name: "Untitled workflow", nodes: [], edges: [] });
+        // New workflows start inactive: their triggers wait until someone turns them on.
+        store.getState().load({ id: "", name: "Untitled workflow", active: false, nodes: [], edges: [] });
       }
     } else if (workflow.data) {
       loaded.current = true;
@@ -298,7 +299,10 @@ function Editor({ store, workflowId, canEdit, canRun }: { store: EditorStore; wo
     if (!workflowId) return;
     try {
       const wf = await setWorkflowActive(workflowId, value);
-      setSaved((s) => (s ? { ...s, active: wf.active ?? value } : s));
+      const active = wf.active ?? value;
+      setSaved((s) => (s ? { ...s, active } : s));
+      // Keep the definition in step, so the next save does not undo the switch.
+      store.setState({ meta: { ...store.getState().meta, active } });
       qc.invalidateQueries({ queryKey: ["workflows"] });
       toast.success(value ? "Workflow activated" : "Workflow deactivated");
     } catch (e) {

@@ -16,6 +16,7 @@ import { upstreamOf, type FlowNode } from "./mapping";
 import { displayName } from "./Palette";
 import { useConfigSchema } from "./queries";
 import { fieldNames, pinnableOutput, sampleOutput } from "./runInfo";
+import { sampleFields } from "./RunDialog";
 import { SchemaForm } from "./SchemaForm";
 import { useEditor, useEditorApi } from "./store";
 
@@ -104,16 +105,22 @@ function useExpressionScope(nodeId: string): ExpressionScope {
   const edges = useEditor((s) => s.edges);
   const run = useEditor((s) => s.run);
   const pinned = useEditor((s) => s.pinned);
+  const workflowId = useEditor((s) => s.meta.id);
+  const api = useEditorApi();
   return useMemo(() => {
     const acts = run?.activations ?? [];
+    const { nodes, specs } = api.getState();
     const upstream: Record<string, string[]> = {};
     for (const id of upstreamOf(nodeId, edges)) {
       upstream[id] = fieldNames(pinned[id] ?? sampleOutput(acts, id));
+      // Before any run, a trigger's fields are those of the sample input typed for tests.
+      const type = nodes.find((n) => n.id === id)?.data.type;
+      if (!upstream[id].length && type && specs[type]?.is_trigger) upstream[id] = sampleFields(workflowId || null);
     }
     const parents = edges.filter((e) => e.target === nodeId).map((e) => e.source);
     const itemFields = [...new Set(parents.flatMap((p) => upstream[p] ?? []))];
     return { upstream, itemFields };
-  }, [nodeId, edges, run, pinned]);
+  }, [nodeId, edges, run, pinned, workflowId, api]);
 }
 
 function ParametersTab({ node }: { node: FlowNode }) {

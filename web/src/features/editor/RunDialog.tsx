@@ -23,6 +23,16 @@ export function loadSample(workflowId: string | null): string {
   }
 }
 
+/** Field names of the remembered sample input, for expression hints before any run. */
+export function sampleFields(workflowId: string | null): string[] {
+  try {
+    const v = JSON.parse(loadSample(workflowId));
+    return v && typeof v === "object" && !Array.isArray(v) ? Object.keys(v) : [];
+  } catch {
+    return [];
+  }
+}
+
 /** Trigger data of an earlier run: the first item its trigger node put out. */
 export function triggerDataOf(run: Run, triggerIds: string[]): Record<string, unknown> | null {
   const t = run.trigger;

@@ -1,0 +1,54 @@
+"""The runs page and a run on its canvas: filters, the failed step's error, retry from it."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import Server, login, shot
+from tests.e2e.helpers import Builder
+
+
+def test_a_failed_run_shows_its_error_and_retries_from_the_failed_node(page: Any, server: Server, tmp_path: Any) -> None:
+    folder = tmp_path / "not-yet"
+    wid = f"export-{uuid.uuid4().hex[:8]}"
+    token = server.token()
+    server.api("POST", "/api/workflows", {
+        "id": wid,
+        "name": "Export totals",
+        "nodes": [
+            {"id": "start", "type": "ManualTrigger", "config": {}, "position": {"x": 0, "y": 0}},
+            {"id": "double", "type": "Calculator", "config": {"formula": "item.a * 2", "output_field": "a2"}, "position": {"x": 300, "y": 0}},
+            {"id": "store", "type": "DatabaseWrite", "config": {"connection": f"sqlite:///{folder}/out.db", "table": "totals", "create_table": True},
+             "position": {"x": 600, "y": 0}, "retry": {"max_attempts": 1, "backoff_seconds": 0}},
+        ],
+        "edges": [{"from": "start", "to": "double"}, {"from": "double", "to": "store"}],
+    }, token=token)
+    run = server.api("POST", f"/api/workflows/{wid}/run", {"data": {"a": 21}, "wait": True}, token=token)
+    assert run["status"] == "failed"
+
+    login(page)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Runs").click()
+    page.get_by_role("combobox", name="Status").select_option("failed")
+    page.get_by_role("combobox", name="Workflow").select_option(wid)
+    expect(page).to_have_url(re.compile("status=failed"))
+    rows = page.get_by_test_id("run-row")
+    expect(rows).to_have_count(1)
+    rows.first.click()
+
+    b = Builder(page)
+    expect(b.node("store").get_by_test_id("node-run-status")).to_have_attribute("data-status", "failed")
+    expect(b.node("double").get_by_test_id("node-run-status")).to_have_attribute("data-status", "completed")
+    # The failed node is selected, its error and input shown.
+    expect(page.get_by_test_id("node-error")).to_contain_text("out.db")
+    expect(page.get_by_role("region", name="Input").get_by_test_id("items-table")).to_contain_text("42")
+    shot(page, "run-failed")
+
+    folder.mkdir()
+    page.get_by_role("button", name="Retry from store").click()
+    expect(page.locator("header").get_by_text("completed", exact=True)).to_be_visible(timeout=30_000)
+    expect(b.node("store").get_by_test_id("node-run-status")).to_have_attribute("data-status", "completed")
+    shot(page, "run-retried")
