@@ -295,3 +295,22 @@ async def test_an_expired_lease_is_taken_again_and_the_side_effect_keeps_its_key
 
 def teardown_module() -> None:
     CALLS.clear()
+
+
+async def test_an_aggregator_waiting_for_all_gathers_every_lane_once_the_fork_ends(platform):
+    save(platform, wf("gather", [node("start", "ManualTrigger"), node("collect", "TestEmitter"),
+                                 node("double", "Calculator", formula="item.n * 2", output_field="d"),
+                                 node("total", "Aggregator", aggregation_method="sum", field="d", wait_for="all"),
+                                 node("per_lane", "Aggregator", aggregation_method="count")],
+                      [("start", "collect"), ("collect", "double"), ("double", "total"), ("double", "per_lane")]))
+    rid = await platform.runner.start_run("gather", [{}])
+    for n in (1, 2, 3):
+        await platform.runner.deliver_event(f"emit:{rid}", {"n": n})
+    r = run_row(platform, rid)
+    assert r["acts"][("total", "0")]["status"] == "pending"
+    assert [k for k in r["acts"] if k[0] == "total"] == [("total", "0")]
+    await platform.runner.deliver_event(f"emit:{rid}", {"end": True})
+    r = run_row(platform, rid)
+    assert r["status"] == "completed"
+    assert r["acts"][("total", "0")]["output"]["main"] == [{"sum_d": 12}]
+    assert r["acts"][("per_lane", "0.collect:2")]["output"]["main"] == [{"count": 1}]

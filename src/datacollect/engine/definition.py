@@ -284,6 +284,8 @@ class CompiledNode:
     outgoing: list[EdgeDef] = field(default_factory=list)
     ancestors: frozenset[str] = frozenset()
     descendants: frozenset[str] = frozenset()
+    #: ancestors that can open lanes (nodes that wait, or have lane ports), for gathering nodes
+    lane_openers: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -331,5 +333,6 @@ def compile_workflow(defn: WorkflowDef, registry: NodeRegistry, version_id: int 
     for cn in nodes.values():
         cn.ancestors = walk(cn.id, "incoming")
         cn.descendants = walk(cn.id, "outgoing")
+        cn.lane_openers = frozenset(a for a in cn.ancestors if nodes[a].cls.waits or nodes[a].cls.lane_ports)
     triggers = [n.id for n in defn.nodes if nodes[n.id].cls.is_trigger]
     return CompiledWorkflow(defn.id, version_id, version, defn, nodes, triggers)

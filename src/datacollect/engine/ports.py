@@ -66,5 +66,6 @@ class Services:
     blobs: BlobStore | None = None
     mailer: Mailer | None = None
     subruns: SubRuns | None = None
+    forms: Any = None  # campaigns for SendForm (datacollect.forms.service.FormsService)
     public_url: str = "http://127.0.0.1:8000"
     extra: dict[str, Any] = field(default_factory=dict)

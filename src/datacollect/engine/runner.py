@@ -395,23 +395,17 @@ class Runner:
         if not cn.ancestors:
             return []
         prefixes = lane_prefixes(lane)
-        found: dict[str, Act] = {}
-        missing: set[str] = set()
+        if not seg.fresh:
+            self._load(seg, cn.ancestors, prefixes)
+        found: list[Act] = []
         for nid in cn.ancestors:
             for p in prefixes:
                 a = seg.acts.get((nid, p))
                 if a is not None:
-                    found[nid] = a
+                    if a.status == "completed":
+                        found.append(a)
                     break
-            else:
-                missing.add(nid)
-        if missing and not seg.fresh:
-            with self.store.transaction() as tx:
-                rows = tx.find_activations(seg.run["id"], missing, prefixes)
-            depth = {p: i for i, p in enumerate(prefixes)}
-            for r in sorted(rows, key=lambda r: depth.get(r["lane"], 99), reverse=True):
-                found[r["node_id"]] = seg.remember(Act.from_row(r))
-        return [a for a in found.values() if a.status == "completed"]
+        return found
 
     # -- outcomes ---------------------------------------------------------------------------
     def _complete(self, seg: Segment, act: Act, result: dict[str, list[Any]], elapsed: float) -> None:
@@ -505,23 +499,29 @@ class Runner:
                         self._check_ready(seg, t, lane)
 
     def _find(self, seg: Segment, node_id: str, lane: str) -> Act | None:
+        """The node's activation in this lane or the nearest lane above it."""
         prefixes = lane_prefixes(lane)
+        if not seg.fresh and (node_id, lane) not in seg.acts:
+            self._load(seg, [node_id], prefixes)
         for p in prefixes:
             a = seg.acts.get((node_id, p))
             if a is not None:
                 return a
-        if seg.fresh:
-            return None
+        return None
+
+    def _load(self, seg: Segment, node_ids: Iterable[str], lanes: list[str]) -> None:
+        """Bring stored activations into the segment (those it holds already win)."""
         with self.store.transaction() as tx:
-            rows = tx.find_activations(seg.run["id"], [node_id], prefixes)
-        if not rows:
-            return None
-        depth = {p: i for i, p in enumerate(prefixes)}
-        rows.sort(key=lambda r: depth.get(r["lane"], 99))
-        return seg.remember(Act.from_row(rows[0]))
+            rows = tx.find_activations(seg.run["id"], list(node_ids), lanes)
+        for r in rows:
+            if (r["node_id"], r["lane"]) not in seg.acts:
+                seg.remember(Act.from_row(r))
 
     def _check_ready(self, seg: Segment, node_id: str, lane: str) -> None:
         cn = seg.cw.nodes[node_id]
+        if cn.node.gathers_lanes and cn.lane_openers:
+            self._check_gather(seg, cn, lane)
+            return
         live: list[Any] = []
         any_live = False
         for e in cn.incoming:
@@ -554,6 +554,44 @@ class Runner:
                                       status="skipped", started_at=now, finished_at=now, new=True))
             else:
                 self._set(seg, me, "skipped", finished_at=now)
+            self._after_finish(seg, me)
+
+    def _check_gather(self, seg: Segment, cn: CompiledNode, lane: str) -> None:
+        """A gathering node runs once in the fork's lane, with the items of every lane the
+        fork opened, when the opener has finished and every lane has reached the node."""
+        parts = lane.split(".")
+        while len(parts) > 1 and parts[-1].split(":")[0] in cn.lane_openers:
+            parts.pop()
+        base = ".".join(parts)
+        me = seg.acts.get((cn.id, base)) or (None if seg.fresh else self._find_exact(seg, cn.id, base))
+        if me is not None and me.status != "pending":
+            return
+        lanes = [base]
+        for opener in sorted(cn.lane_openers):
+            op = self._find(seg, opener, base)
+            if op is None or op.status not in ("completed", "skipped"):
+                self._pending(seg, cn.id, base)
+                return
+            lanes += [f"{op.lane}.{opener}:{k}" for k in range(1, (op.emitted or 0) + 1)]
+        live: list[Any] = []
+        for ln in lanes:
+            for e in cn.incoming:
+                src = self._find(seg, e.source, ln)
+                if src is None or src.status not in ("completed", "skipped"):
+                    self._pending(seg, cn.id, base)
+                    return
+                if src.status == "completed" and src.lane == ln or (ln == base and src.status == "completed"):
+                    live.extend((src.output or {}).get(e.port) or [])
+        now = utcnow()
+        lease = {"leased_by": seg.token, "started_at": now, "lease_until": now + timedelta(seconds=self.lease_seconds)}
+        if me is None:
+            me = seg.remember(Act(id=new_id(), run_id=seg.run["id"], node_id=cn.id, lane=base, status="pending",
+                                  new=True))
+        if live:
+            self._set(seg, me, "running", input=live, attempts=me.attempts + 1, **lease)
+            seg.queue.append(me)
+        else:
+            self._set(seg, me, "skipped", finished_at=now)
             self._after_finish(seg, me)
 
     def _find_exact(self, seg: Segment, node_id: str, lane: str) -> Act | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -73,6 +74,8 @@ class Scheduler:
         self.inflight = inflight if inflight is not None else set()
         self._stop = asyncio.Event()
         self._ticks = 0
+        #: called on every tick after the timers (campaign reminders and deadlines, say)
+        self.hooks: list[Callable[[], Awaitable[None]]] = []
 
     def stop(self) -> None:
         self._stop.set()
@@ -97,6 +100,8 @@ class Scheduler:
         if ids:
             self._dispatch(ids)
         await self.fire_schedules()
+        for hook in self.hooks:
+            await hook()
 
     def _dispatch(self, ids: list[str]) -> None:
         if self.runner.dispatcher is not None:

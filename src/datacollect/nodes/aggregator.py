@@ -102,6 +102,10 @@ class Aggregator(Node):
         aggregation_method: Method | list[Aggregation] = Field(
             "count", description="One method applied to 'field', or a list of {field, method, as}.",
             json_schema_extra={"x-widget": "aggregations"})
+        wait_for: Literal["none", "all"] = Field(
+            "none", description="'all': gather the items of every lane of the fork before it (one per form "
+                                "response or Loop result) and aggregate them together, once the step that "
+                                "opened the lanes has finished; 'none': aggregate each lane on its own.")
         field: str | None = Field(
             None, min_length=1, description="The field the single method reads (not needed to count items).",
             json_schema_extra={"x-widget": "field-path"})
@@ -146,6 +150,10 @@ class Aggregator(Node):
         self._specs: list[tuple[str, FieldPath | None, FieldPath, Callable[..., Any]]] = [
             (a.method, FieldPath(a.field) if a.field else None, FieldPath(a.output_name), _METHODS[a.method])
             for a in self.config.aggregations()]
+
+    @property
+    def gathers_lanes(self) -> bool:
+        return self.config.wait_for == "all"
 
     async def run(self, ctx: NodeContext, items: Items) -> Output:
         groups: dict[Any, tuple[tuple[Any, ...], list[tuple[int, Item]]]] = {}

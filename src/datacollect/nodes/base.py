@@ -123,6 +123,10 @@ class Node:
         self.config = config
         self.node_id = node_id
 
+    #: True when the node gathers the items of every lane of the fork before it (set from its
+    #: config, e.g. Aggregator's ``wait_for: all``): it then runs once, in the fork's lane.
+    gathers_lanes: bool = False
+
     async def run(self, ctx: NodeContext, items: Items) -> Output | Suspend:
         raise NotImplementedError
 
