@@ -16,7 +16,9 @@ run: install web
 
 test: install web services browser
 	cd web && npm test
-	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	@# the browser tests drive Playwright's own event loop, so they run in a pytest of their own
+	$(BIN)/pytest -n 2 --ignore=tests/e2e $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 tests/e2e $(PYTEST_ARGS)
 
 install: $(STAMP)
 
