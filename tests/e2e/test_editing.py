@@ -179,16 +179,22 @@ def test_a_200_node_workflow_opens_and_stays_editable(page: Any, server: Server)
     login(page)
     page.goto(f"/workflows/{wid}")
     b = Builder(page)
-    # Only the nodes in view are drawn; take one of them.
-    first = page.locator("[data-testid=canvas-node][data-node-type=Calculator]").nth(4)
-    expect(first).to_be_visible()
-    node_id = first.get_attribute("data-node-id")
-    formula_before = next(n["config"]["formula"] for n in nodes if n["id"] == node_id)
+    expect(page.locator("[data-testid=canvas-node][data-node-type=Calculator]").first).to_be_visible()
     box = page.locator(".react-flow__pane").bounding_box()
     page.mouse.move(box["x"] + 200, box["y"] + 600)
     page.mouse.down()
     page.mouse.move(box["x"] + 320, box["y"] + 520, steps=20)
     page.mouse.up()
+    page.wait_for_timeout(300)
+    # Only the nodes in view are drawn; take one well inside the canvas.
+    node_id = None
+    for n in page.locator("[data-testid=canvas-node][data-node-type=Calculator]").all():
+        nb = n.bounding_box()
+        if nb and nb["x"] > box["x"] + 40 and nb["x"] + nb["width"] < box["x"] + box["width"] - 40 and box["y"] + 40 < nb["y"] < box["y"] + box["height"] - 120:
+            node_id = n.get_attribute("data-node-id")
+            break
+    assert node_id, "no node in view"
+    formula_before = next(n["config"]["formula"] for n in nodes if n["id"] == node_id)
     b.open(node_id)
     formula = b.field("formula").locator("textarea")
     formula.click()
