@@ -46,6 +46,37 @@ class Settings(BaseSettings):
         256 * 1024, description="Activation input/output above this size is kept in the blob store.")
     log_json: bool = Field(False, description="Write logs as JSON lines.")
 
+    # -- mail (SMTP) and other deliveries ------------------------------------------------------
+    smtp_host: str | None = Field(
+        None, description="SMTP server that sends form links, reminders and SendEmail mails. Unset: mails "
+                          "are written as .eml files to <data_dir>/outbox instead of being sent.")
+    smtp_port: int = Field(587, description="SMTP port (587 with STARTTLS, 465 with TLS, 25 plain).")
+    smtp_username: str | None = Field(None, description="SMTP login, if the server asks for one.")
+    smtp_password: str | None = Field(None, description="SMTP password.")
+    smtp_from: str = Field("datacollect <noreply@localhost>", description="Sender of every mail (From:).")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls: upgrade a plain connection when the server offers it; tls: "
+                                "TLS from the start (port 465); none: never encrypt (a local relay).")
+    smtp_timeout: float = Field(30.0, description="Seconds to wait for the SMTP server.")
+    sms_provider: str = Field("log", description="SMS adapter for form links by SMS: 'log' writes them to the "
+                                                 "log (no provider configured).")
+
+    # -- files ---------------------------------------------------------------------------------
+    blob_url: str | None = Field(
+        None, description="Where uploaded files go: a folder (default <data_dir>/blobs) or s3://bucket/prefix "
+                          "for any S3-compatible store.")
+    s3_endpoint_url: str | None = Field(None, description="S3 endpoint for a store other than AWS "
+                                                          "(MinIO, Ceph...), e.g. http://minio:9000.")
+    s3_access_key_id: str | None = Field(None, description="S3 access key (else the usual AWS chain).")
+    s3_secret_access_key: str | None = Field(None, description="S3 secret key.")
+    s3_region: str | None = Field(None, description="S3 region, e.g. eu-central-1.")
+
+    # -- forms ---------------------------------------------------------------------------------
+    form_link_days: int = Field(90, description="Lifetime of a personal form link when its campaign has no "
+                                                "deadline, in days.")
+    form_grace_hours: float = Field(0.0, description="How long after a campaign's deadline its links still "
+                                                     "take answers, in hours.")
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.env == "production" and (self.secret_key == _DEV_SECRET or len(self.secret_key) < 32):

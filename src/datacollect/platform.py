@@ -54,6 +54,7 @@ class Platform:
                             public_url=settings.base_url)
         runner = Runner(store, reg, services, lease_seconds=settings.lease_seconds)
         services.subruns = EngineSubRuns(runner)
+        _add_forms(settings, db, services, runner)
         return cls(settings, db, store, reg, runner, services)
 
     async def start(self, *, scheduler: bool | None = None) -> None:
@@ -62,6 +63,7 @@ class Platform:
         if scheduler if scheduler is not None else self.settings.scheduler:
             self.scheduler = Scheduler(self.runner, SqlSchedules(self.db), self.settings.scheduler_interval,
                                        inflight=self.dispatcher.inflight)
+            self.scheduler.hooks.append(self.services.forms.tick)
             self._tasks.append(asyncio.get_running_loop().create_task(self.scheduler.serve()))
 
     # -- webhooks ---------------------------------------------------------------------------
@@ -124,3 +126,18 @@ class Platform:
         if self.dispatcher:
             await self.dispatcher.drain(10)
         self.db.dispose()
+
+
+def _add_forms(settings: Settings, db: Database, services: Services, runner: Runner) -> None:
+    """Blob store, mailer, SMS and the forms service (campaigns, links, form triggers)."""
+    from datacollect.forms.service import FormsService
+    from datacollect.integrations.blobs import make_blob_store
+    from datacollect.integrations.sms import make_sms
+    from datacollect.integrations.smtp import FolderMailer, SmtpMailer
+
+    services.blobs = make_blob_store(settings)
+    mailer = SmtpMailer.from_settings(settings) if settings.smtp_host else FolderMailer(
+        settings.data_dir / "outbox", settings.smtp_from)
+    services.forms = FormsService(db, settings, blobs=services.blobs, mailer=mailer, sms=make_sms(settings),
+                                  runner=runner)
+    services.mailer = services.forms.mailer

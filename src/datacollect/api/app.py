@@ -14,7 +14,18 @@ from fastapi.staticfiles import StaticFiles
 from datacollect import __version__
 from datacollect.api import errors
 from datacollect.api.errors import JSONBytes
-from datacollect.api.routers import auth, misc, nodes, runs, webhooks, workflows
+from datacollect.api.routers import (
+    auth,
+    campaigns,
+    forms,
+    misc,
+    nodes,
+    public_forms,
+    responses,
+    runs,
+    webhooks,
+    workflows,
+)
 from datacollect.config import Settings
 from datacollect.platform import Platform
 from datacollect.security.users import ensure_first_admin
@@ -45,8 +56,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     errors.install(app)
     for r in (auth.router, workflows.router, runs.router, nodes.router, webhooks.router, misc.router):
         app.include_router(r)
+    for r in (forms.router, campaigns.router, responses.router, public_forms.router):
+        app.include_router(r)
     limit = (settings or (platform.settings if platform else Settings())).max_body_bytes
-    app.add_middleware(errors.BodyLimit, limit=limit)
+    app.add_middleware(errors.BodyLimit, limit=limit, skip=public_forms.is_upload_path)
     _serve_web(app)
     return app
 

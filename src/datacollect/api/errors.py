@@ -44,6 +44,8 @@ def error_response(status: int, code: str, message: str, details: Any = None,
 
 
 def _status_for(exc: DatacollectError) -> int:
+    if getattr(exc, "http_status", None):  # an error that names its own status (410, 413, 415...)
+        return int(exc.http_status)  # type: ignore[attr-defined]
     for cls, status in STATUS:
         if isinstance(exc, cls):
             return status
@@ -108,12 +110,13 @@ def install(app: FastAPI) -> None:
 class BodyLimit:
     """Refuses bodies above ``limit`` bytes with 413, before and while they are read."""
 
-    def __init__(self, app: Any, limit: int) -> None:
+    def __init__(self, app: Any, limit: int, skip: Any = None) -> None:
         self.app = app
         self.limit = limit
+        self.skip = skip  # paths with a limit of their own (form uploads)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (self.skip is not None and self.skip(scope.get("path", ""))):
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", ()):

@@ -245,3 +245,6 @@ class PendingEvent(Base):
     key: Mapped[str] = mapped_column(String(300), index=True)
     payload: Mapped[Any] = mapped_column(JSONText, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+from datacollect.db import forms_models as _forms_models  # noqa: E402,F401  (forms tables, DESIGN §7)

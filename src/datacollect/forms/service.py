@@ -1,0 +1,471 @@
+"""The forms service: what ties forms to the rest of the platform.
+
+* **Campaigns** (``create_campaign``; ``start_campaign`` for the SendForm node): written in
+  one transaction, then delivered by ``process_due``, which also sends reminders, marks
+  requests overdue at the deadline and escalates to the campaign's owner. ``tick`` is the
+  scheduler's hook: it starts a delivery round in the background when none is running, so
+  timers and cron fires never wait on a mail server.
+* **Public links** (``submit``, ``upload``, ``delegate``): the short write transaction first,
+  then what follows a submission: the SendForm activation waiting for the campaign is woken
+  with ``runner.deliver_event("form:<campaign id>", item)``, and every active workflow with a
+  FormTrigger on the form starts a run with the response as its item.
+* The SendForm port: ``start_campaign``, ``progress``, ``responses``, ``finish``.
+
+The service holds no per-request state; several API processes and workers may run it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from datacollect.db.forms_models import Campaign, FormRequest, FormResponse, SentMail
+from datacollect.db.models import Workflow, WorkflowVersion
+from datacollect.forms import campaigns as camps
+from datacollect.forms import links
+from datacollect.forms.catalog import find_version, schema_of
+from datacollect.forms.delivery import fmt_deadline, render_escalation, render_message, sms_text
+from datacollect.forms.errors import FileTooLarge, FileTypeRefused
+from datacollect.forms.responses import response_item
+from datacollect.integrations.blobs import BlobTooLarge, new_key
+from datacollect.integrations.smtp import LedgerMailer, Mail, MailUnavailable, RecipientRefused
+
+log = logging.getLogger("datacollect.forms")
+RETRY_DELIVERY = timedelta(minutes=1)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _Job:
+    request_id: str
+    campaign_id: str
+    kind: str  # invitation | reminder
+    channel: str  # email | sms
+    address: str
+    subject: str = ""
+    text: str = ""
+    html: str = ""
+    key: str = ""
+
+
+class FormsService:
+    def __init__(self, db: Any, settings: Any, *, blobs: Any = None, mailer: Any = None, sms: Any = None,
+                 runner: Any = None) -> None:
+        self.db = db
+        self.settings = settings
+        self.blobs = blobs
+        self.raw_mailer = mailer
+        self.mailer = LedgerMailer(mailer, self._claim_mail, self._mail_done, self._release_mail) if mailer else None
+        self.sms = sms
+        self.runner = runner
+        self._round: asyncio.Task[int] | None = None
+        self._again = False
+        self._triggers: dict[str, list[tuple[str, str]]] = {}
+        self._triggers_stamp: Any = None
+        self._triggers_at = 0.0
+
+    @property
+    def public_url(self) -> str:
+        return str(self.settings.base_url)
+
+    def link(self, token: str) -> str:
+        return f"{self.public_url}/f/{token}"
+
+    # -- campaigns ------------------------------------------------------------------------
+    def create_campaign(self, form_id: str, recipients: list[Any], *, actor: str, **options: Any
+                        ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Write a campaign; answers (its summary, the links of a portal campaign) and starts
+        its delivery in the background."""
+        options.setdefault("link_days", self.settings.form_link_days)
+        options.setdefault("grace_hours", self.settings.form_grace_hours)
+        with self.db.write() as s:
+            camp, minted = camps.create_campaign(s, form_id, recipients, actor=actor, **options)
+            summary = self._summary(s, camp)
+            out = [{"request_id": r.id, "recipient": r.recipient, "url": self.link(tok)} for r, tok in minted]
+        self.kick()
+        return summary, out
+
+    async def start_campaign(self, form_id: str, recipients: list[Any], *, campaign_id: str,
+                             origin: dict[str, Any], **options: Any) -> dict[str, Any]:
+        """SendForm's entry: idempotent by ``campaign_id`` (a retried activation makes no second
+        campaign)."""
+        summary, _ = self.create_campaign(form_id, recipients, actor=f"workflow:{origin.get('workflow_id')}",
+                                          campaign_id=campaign_id, origin=origin, **options)
+        return summary
+
+    def _summary(self, s: Any, camp: Campaign) -> dict[str, Any]:
+        return {"id": camp.id, "form_key": camp.form_key, "name": camp.name, "status": camp.status,
+                "delivery": camp.delivery, "deadline": camp.deadline.isoformat() if camp.deadline else None,
+                "total": camp.total}
+
+    def schema(self, form_id: str) -> tuple[Any, Any]:
+        """(version row, FormSchema) of a form key or name."""
+        from datacollect.forms.catalog import schema_for
+
+        with self.db.session() as s:
+            row, schema = schema_for(s, form_id)
+            s.expunge(row)
+            return row, schema
+
+    def progress(self, campaign_id: str) -> dict[str, int]:
+        with self.db.session() as s:
+            return camps.progress(s, campaign_id)
+
+    def responses(self, campaign_id: str) -> list[dict[str, Any]]:
+        """The current answers of a campaign, one item per answered request, oldest first."""
+        with self.db.session() as s:
+            rows = list(s.scalars(select(FormResponse).where(FormResponse.campaign_id == campaign_id)
+                                  .order_by(FormResponse.submitted_at, FormResponse.id)))
+            if not rows:
+                return []
+            schema = schema_of(find_version(s, rows[0].form_key))
+            return [response_item(r, schema) for r in rows]
+
+    def finish(self, campaign_id: str) -> None:
+        """The SendForm waiting for this campaign has gone on: later answers are stored but
+        wake nothing."""
+        with self.db.write() as s:
+            camp = s.get(Campaign, campaign_id)
+            if camp is not None:
+                camp.waiting = False
+
+    # -- delivery -------------------------------------------------------------------------
+    def kick(self) -> None:
+        """Start a delivery round now (in the background) unless one is running."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a CLI call): the scheduler's tick delivers
+        if self._round is not None and not self._round.done():
+            self._again = True
+            return
+        self._round = loop.create_task(self._rounds())
+
+    async def _rounds(self) -> int:
+        done = 0
+        while True:
+            self._again = False
+            try:
+                done += await self.process_due()
+            except Exception:  # the next tick tries again
+                log.exception("form delivery round failed")
+                return done
+            if not self._again:
+                return done
+
+    async def tick(self) -> None:
+        """The scheduler's hook (every tick): start a round when something may be due."""
+        if self._round is None or self._round.done():
+            self.kick()
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait for the running delivery round (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self._round is not None and not self._round.done() and time.monotonic() < deadline:
+            await asyncio.wait({self._round}, timeout=deadline - time.monotonic())
+
+    async def process_due(self, at: datetime | None = None, batch: int = 200) -> int:
+        """Deliver invitations, send due reminders, mark overdue requests and escalate, until
+        nothing is due; answers how many requests were acted on."""
+        total = 0
+        while True:
+            at_ = at or now()
+            jobs, acted = self._plan(at_, batch)
+            total += acted
+            if jobs:
+                await self._send(jobs, at_)
+            n = await self._escalate(at_)
+            total += n
+            if acted < batch:
+                return total
+
+    def _plan(self, at: datetime, batch: int) -> tuple[list[_Job], int]:
+        jobs: list[_Job] = []
+        with self.db.write() as s:
+            due = camps.claim_due(s, at, batch)
+            if not due:
+                return [], 0
+            cids = {r.campaign_id for r in due}
+            campaigns = {c.id: c for c in s.scalars(select(Campaign).where(Campaign.id.in_(cids)))}
+            forms: dict[str, Any] = {}
+            for r in due:
+                s.refresh(r)
+                c = campaigns[r.campaign_id]
+                if c.form_key not in forms:
+                    row = find_version(s, c.form_key)
+                    sch = schema_of(row)
+                    forms[c.form_key] = {"title": sch.title or row.key, "name": row.name, "version": row.version,
+                                         "key": row.key}
+                kind = None
+                if r.state == "pending":
+                    if c.deadline is not None and c.deadline <= at:
+                        r.state, r.next_action_at = "overdue", None
+                        continue
+                    kind = "invitation"
+                elif r.state in camps.OPEN_STATES:
+                    if c.deadline is not None and c.deadline <= at:
+                        r.state, r.next_action_at = "overdue", None
+                        continue
+                    times = camps.reminder_times(r.sent_at or r.created_at, list(c.reminders or []), c.deadline)
+                    if r.state != "bounced" and r.reminders_sent < len(times) and times[r.reminders_sent] <= at:
+                        kind = "reminder"
+                    else:
+                        r.next_action_at = camps.next_action(r, c, at)
+                        continue
+                else:
+                    r.next_action_at = None
+                    continue
+                channel = "sms" if c.delivery == "sms" else "email"
+                address = (r.phone or (r.recipient or {}).get("mobile")) if channel == "sms" else r.email
+                if not address:
+                    r.state, r.delivery_error, r.next_action_at = "bounced", f"no {channel} address", None
+                    continue
+                token = camps.mint_link(s, r.id, kind, at)
+                rec = {k: v for k, v in (r.recipient or {}).items() if not k.startswith("_")}
+                scope = {"recipient": rec, "link": self.link(token), "form": forms[c.form_key],
+                         "deadline": fmt_deadline(c.deadline), "campaign": {"name": c.name, "id": c.id},
+                         "delegated_by": rec.get("delegated_by") if kind == "invitation" else None}
+                n = r.reminders_sent + 1 if kind == "reminder" else 0
+                job = _Job(r.id, c.id, kind, channel, address, key=f"form/{r.id}/{kind}/{n}")
+                try:
+                    if channel == "sms":
+                        job.text = sms_text(scope, n)
+                    else:
+                        job.subject, job.text, job.html = render_message(c.settings or {}, scope, reminder=n)
+                except Exception as exc:  # a template that fails for this recipient
+                    r.delivery_error, r.next_action_at = f"The message could not be written: {exc}", None
+                    continue
+                jobs.append(job)
+            return jobs, len(due)
+
+    async def _send(self, jobs: list[_Job], at: datetime) -> None:
+        results: list[Any] = [None] * len(jobs)
+        mails = [(i, j) for i, j in enumerate(jobs) if j.channel == "email"]
+        if mails:
+            if self.raw_mailer is None:
+                for i, _ in mails:
+                    results[i] = MailUnavailable("No mail server is configured (DATACOLLECT_SMTP_HOST)")
+            else:
+                batch = [Mail([j.address], j.subject, j.text, j.html, {"Idempotency-Key": j.key}) for _, j in mails]
+                if hasattr(self.raw_mailer, "send_many"):
+                    sent = await self.raw_mailer.send_many(batch)
+                else:
+                    sent = []
+                    for m in batch:
+                        try:
+                            sent.append(await self.raw_mailer.send(m.to, m.subject, m.text, m.html, m.headers))
+                        except Exception as exc:
+                            sent.append(exc)
+                for (i, _), res in zip(mails, sent, strict=True):
+                    results[i] = res
+        for i, j in enumerate(jobs):
+            if j.channel == "sms":
+                try:
+                    results[i] = await self.sms.send(j.address, j.text) if self.sms else MailUnavailable(
+                        "No SMS provider is configured")
+                except Exception as exc:
+                    results[i] = exc
+        with self.db.write() as s:
+            for j, res in zip(jobs, results, strict=True):
+                r = s.get(FormRequest, j.request_id)
+                c = s.get(Campaign, j.campaign_id)
+                if r is None or c is None:
+                    continue
+                if isinstance(res, RecipientRefused):
+                    r.state, r.delivery_error, r.next_action_at = "bounced", res.message, c.deadline
+                elif isinstance(res, Exception):
+                    r.delivery_error = str(res)
+                    r.next_action_at = at + RETRY_DELIVERY
+                    log.warning("form link to %s not delivered, trying again in a minute: %s", j.address, res)
+                else:
+                    r.delivery_error = None
+                    if j.kind == "invitation":
+                        r.sent_at = at
+                        if r.state == "pending":
+                            r.state = "sent"
+                    else:
+                        r.reminders_sent += 1
+                        r.last_reminder_at = at
+                    r.next_action_at = camps.next_action(r, c, at)
+
+    async def _escalate(self, at: datetime) -> int:
+        with self.db.write() as s:
+            due = camps.claim_campaign_checks(s, at)
+            work = []
+            for c in due:
+                if c.deadline is None or c.deadline > at:
+                    continue
+                left = camps.outstanding(s, c.id)
+                # requests not yet marked are overdue now
+                for r in left:
+                    if r.state in camps.OPEN_STATES:
+                        r.state, r.next_action_at = "overdue", None
+                if c.escalation_owner and left and c.escalated_at is None:
+                    row = find_version(s, c.form_key)
+                    sch = schema_of(row)
+                    scope = {"form": {"title": sch.title or row.key, "key": row.key},
+                             "campaign": {"name": c.name, "id": c.id}, "deadline": fmt_deadline(c.deadline),
+                             "total": c.total,
+                             "outstanding": [{"name": (r.recipient or {}).get("name"), "email": r.email,
+                                              "phone": r.phone, "id": r.id, "state": "overdue"} for r in left]}
+                    work.append((c.id, c.escalation_owner, *render_escalation(scope)))
+                    c.escalated_at = at
+        for cid, owner, subject, text, body_html in work:
+            if self.mailer is None:
+                log.warning("campaign %s: no mail server to escalate to %s", cid, owner)
+                continue
+            try:
+                await self.mailer.send([owner], subject, text, body_html, {"Idempotency-Key": f"escalation/{cid}"})
+            except Exception as exc:
+                log.warning("campaign %s: the escalation to %s failed: %s", cid, owner, exc)
+        return len(due)
+
+    # -- mail ledger ----------------------------------------------------------------------
+    def _claim_mail(self, key: str, to: list[str]) -> str | None:
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            with self.db.write() as s:
+                found = s.get(SentMail, key)
+                if found is not None:
+                    return found.message_id if found.status == "sent" else None
+                s.add(SentMail(key=key, status="sending", recipients=to, created_at=now()))
+        except IntegrityError:
+            return None
+        return None
+
+    def _mail_done(self, key: str, message_id: str) -> None:
+        with self.db.write() as s:
+            m = s.get(SentMail, key)
+            if m is not None:
+                m.status, m.message_id, m.sent_at = "sent", message_id, now()
+
+    def _release_mail(self, key: str) -> None:
+        with self.db.write() as s:
+            m = s.get(SentMail, key)
+            if m is not None and m.status == "sending":
+                s.delete(m)
+
+    # -- public links ---------------------------------------------------------------------
+    def view(self, token: str) -> dict[str, Any]:
+        with self.db.write() as s:
+            return links.view(s, token)
+
+    def save_draft(self, token: str, answers: Any) -> dict[str, Any]:
+        with self.db.write() as s:
+            return links.save_draft(s, token, answers)
+
+    async def submit(self, token: str, answers: Any, meta: dict[str, Any]) -> dict[str, Any]:
+        with self.db.write() as s:
+            resp, item, camp = links.submit(s, token, answers, meta)
+            keep = bool(camp.waiting)
+            cid = camp.id
+            triggers = self.form_triggers(s, resp.form_key, resp.form_name)
+            run_ids = [uuid.uuid5(uuid.NAMESPACE_URL, f"{resp.id}/{resp.revision}/{wf}/{node}").hex
+                       for wf, node in triggers]
+            if run_ids:
+                resp.meta = {**(resp.meta or {}), "trigger_runs": run_ids}
+            answer = {"response_id": resp.id, "state": "submitted", "submitted_at": resp.updated_at,
+                      "message": "Thank you! Your answers were received."}
+        await self.after_submit(item, cid, keep, list(zip(triggers, run_ids, strict=True)))
+        return answer
+
+    async def after_submit(self, item: dict[str, Any], campaign_id: str | None, keep: bool,
+                           triggers: list[tuple[tuple[str, str], str]]) -> None:
+        if self.runner is None:
+            return
+        if campaign_id and keep:
+            try:
+                await self.runner.deliver_event(f"form:{campaign_id}", item, keep=True)
+            except Exception:  # the answer is stored; the run's failure is the run's to show
+                log.exception("could not wake the workflow waiting for campaign %s", campaign_id)
+        for (wf, node), run_id in triggers:
+            try:
+                await self.runner.start_run(wf, [item], trigger_node=node, mode="form", run_id=run_id,
+                                            require_active=True, drive=False)
+            except Exception as exc:
+                log.warning("form trigger %s/%s could not start a run: %s", wf, node, exc)
+
+    async def upload(self, token: str, field: str, filename: str, content_type: str,
+                     chunks: AsyncIterator[bytes], declared_size: int | None = None) -> dict[str, Any]:
+        """Stream one file into the blob store under the field's limits; answers the reference
+        to put in the answers (``{"key", "name", "size", "content_type"}``)."""
+        import os
+
+        with self.db.session() as s:
+            req, rules = links.upload_rules(s, token, field)
+            request_id = req.id
+        ctype = (content_type or "application/octet-stream").split(";", 1)[0].strip().lower()
+        accept = [a.strip().lower() for a in rules["accept"]]
+        if accept:
+            ext = os.path.splitext(filename)[1].lower()
+            exts = {a if a.startswith(".") else f".{a}" for a in accept if "/" not in a}
+            types = {a for a in accept if "/" in a and not a.endswith("/*")}
+            families = {a[:-1] for a in accept if a.endswith("/*")}
+            if not (ext in exts or ctype in types or any(ctype.startswith(f) for f in families)):
+                raise FileTypeRefused(f"Files of this type are not accepted here; please upload "
+                                      f"{', '.join(rules['accept'])}",
+                                      details={"field": field, "accept": rules["accept"]})
+        limit = rules["max_bytes"]
+        too_big = (f"The file is too large: the limit for this field is {rules['max_mb']:g} MB",
+                   {"field": field, "max_bytes": limit})
+        if declared_size is not None and declared_size > limit:
+            raise FileTooLarge(too_big[0], details=too_big[1])
+        if self.blobs is None:
+            raise MailUnavailable("No file store is configured")
+        key = new_key(f"forms/{request_id}", filename)
+        try:
+            ref = await self.blobs.put(key, chunks, ctype, limit=limit)
+        except BlobTooLarge:
+            raise FileTooLarge(too_big[0], details=too_big[1]) from None
+        try:
+            with self.db.write() as s:
+                links.record_upload(s, request_id, field, ref, filename)
+        except Exception:
+            await self.blobs.delete(key)
+            raise
+        return {"key": key, "name": filename, "size": ref["size"], "content_type": ctype}
+
+    def delegate(self, token: str, email: str, name: str | None = None, note: str | None = None) -> dict[str, Any]:
+        with self.db.write() as s:
+            new = links.delegate(s, token, email, name, note)
+            out = {"delegated_to": new.email, "state": "delegated",
+                   "message": f"Thank you. {new.email} will receive a link of their own by mail; this link "
+                              "no longer works."}
+        self.kick()
+        return out
+
+    # -- form triggers --------------------------------------------------------------------
+    TRIGGERS_TTL = 2.0
+
+    def form_triggers(self, s: Any, form_key: str, form_name: str) -> list[tuple[str, str]]:
+        """(workflow, node) of the active workflows with a FormTrigger on this form (by key, or
+        by name for any version). Re-read when a workflow changed."""
+        stamp = tuple(s.execute(select(func.count(), func.max(Workflow.updated_at))).one())
+        if True:
+            if stamp != self._triggers_stamp:
+                found: dict[str, list[tuple[str, str]]] = {}
+                q = (select(Workflow.id, WorkflowVersion.definition)
+                     .join(WorkflowVersion, (WorkflowVersion.workflow_id == Workflow.id)
+                           & (WorkflowVersion.version == Workflow.current_version))
+                     .where(Workflow.active.is_(True)))
+                for wid, definition in s.execute(q):
+                    for n in (definition or {}).get("nodes", []):
+                        if n.get("type") == "FormTrigger" and not n.get("disabled"):
+                            fid = (n.get("config") or {}).get("form_id")
+                            if isinstance(fid, str):
+                                found.setdefault(fid, []).append((wid, n["id"]))
+                self._triggers, self._triggers_stamp = found, stamp
+        return [*self._triggers.get(form_key, []), *(self._triggers.get(form_name, []) if form_name != form_key
+                                                     else [])]
