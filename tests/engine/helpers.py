@@ -7,9 +7,9 @@ from typing import Any
 from pydantic import Field
 
 from datacollect.db import workflows as wf_service
+from datacollect.engine.types import WakeEvent
 from datacollect.errors import NodeError, RetryableNodeError
 from datacollect.nodes.base import Items, Node, NodeConfig, NodeContext, Output, Suspend
-from datacollect.engine.types import WakeEvent
 
 
 def save(platform: Any, definition: dict[str, Any]) -> None:
