@@ -110,7 +110,7 @@ async def test_sum_of_whole_numbers_stays_whole_and_floats_add_up_exactly():
     ({"aggregation_method": [{"method": "count"}, {"method": "count"}]}, "Two aggregations write 'count'"),
     ({"group_by": "total", "aggregation_method": [{"method": "sum", "field": "x", "as": "total"}]},
      "has the name of a group field"),
-    ({"group_by": "x", "wait_for": "all"}, "Extra inputs are not permitted"),
+    ({"group_by": "x", "wait_for": "soon"}, "Input should be 'none' or 'all'"),
 ])
 def test_bad_config_is_refused_with_a_plain_message(config, message):
     with pytest.raises(ValidationError) as err:
