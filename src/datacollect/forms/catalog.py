@@ -34,8 +34,9 @@ def save_form(session: Session, document: Any, actor: str) -> tuple[FormVersion,
     if isinstance(document, dict) and "version" not in document and not document.get("id"):
         name = document.get("name")
         if isinstance(name, str) and name:
-            last = session.scalar(select(func.max(FormVersion.seq)).where(FormVersion.name == name)) or 0
-            document = {**document, "version": last + 1}
+            labels = session.scalars(select(FormVersion.version).where(FormVersion.name == name)).all()
+            numbers = [int(v.lstrip("vV")) for v in labels if v.lstrip("vV").isdigit()]
+            document = {**document, "version": max(numbers, default=0) + 1}
     schema = parse_form_schema(document)
     dumped = schema.model_dump(mode="json", exclude_none=True)
     existing = session.get(FormVersion, schema.key)

@@ -62,9 +62,18 @@ def text_to_html(text: str) -> str:
     return "<!doctype html><html><body>" + "".join(f"<p>{p}</p>\n" for p in paragraphs) + "</body></html>"
 
 
+class Fields(dict):  # type: ignore[type-arg]
+    """A recipient's fields in a template: a field the recipient lacks reads as empty text, so
+    one template serves recipients with and without a company or a name."""
+
+    def __missing__(self, key: Any) -> str:
+        return ""
+
+
 def render_message(settings: dict[str, Any], scope: dict[str, Any], *, reminder: int = 0
                    ) -> tuple[str, str, str]:
     """(subject, text, html) for one recipient."""
+    scope = {**scope, "recipient": Fields(scope.get("recipient") or {})}
     subject_t = (settings.get("reminder_subject") if reminder else None) or settings.get("subject") or (
         DEFAULT_REMINDER_SUBJECT if reminder else DEFAULT_SUBJECT)
     if reminder and settings.get("subject") and not settings.get("reminder_subject"):
@@ -74,7 +83,7 @@ def render_message(settings: dict[str, Any], scope: dict[str, Any], *, reminder:
     subject = str(compile_template(subject_t)(scope)).strip().replace("\n", " ")
     text = str(compile_template(text_t)(scope))
     if settings.get("html"):
-        html_scope = {**scope, "recipient": _escape(scope.get("recipient") or {})}
+        html_scope = {**scope, "recipient": Fields(_escape(dict(scope.get("recipient") or {})))}
         body_html = str(compile_template(settings["html"])(html_scope))
     else:
         body_html = text_to_html(text)
