@@ -314,3 +314,18 @@ async def test_an_aggregator_waiting_for_all_gathers_every_lane_once_the_fork_en
     assert r["status"] == "completed"
     assert r["acts"][("total", "0")]["output"]["main"] == [{"sum_d": 12}]
     assert r["acts"][("per_lane", "0.collect:2")]["output"]["main"] == [{"count": 1}]
+
+
+async def test_a_failed_run_starts_the_error_workflow_named_in_its_settings(platform):
+    save(platform, wf("on-failure", [node("start", "ManualTrigger"), node("note", "TestCollect")], [("start", "note")]))
+    save(platform, wf("fragile", [node("start", "ManualTrigger"), node("flaky", "TestFlaky", failures=9, name="f9")],
+                      [("start", "flaky")], settings={"error_workflow": "on-failure"}))
+    rid = await platform.runner.start_run("fragile", [{}])
+    assert run_row(platform, rid)["status"] == "failed"
+    for _ in range(50):
+        seen = [v for v in Collect.SEEN.values() if v and v[0]["items"][0].get("run_id") == rid]
+        if seen:
+            break
+        await asyncio.sleep(0.02)
+    item = seen[0][0]["items"][0]
+    assert item["workflow_id"] == "fragile" and item["error"]["node_id"] == "flaky"

@@ -180,6 +180,7 @@ class Runner:
         self._compiled: dict[int, CompiledWorkflow] = {}
         self._watchers: dict[str, list[asyncio.Future[str]]] = {}
         self.on_run_settled: list[Callable[[Row], None]] = []
+        self._error_runs: list[tuple[str, dict[str, Any]]] = []
 
     # -- versions ---------------------------------------------------------------------------
     def compiled(self, tx: StoreTx, version_id: int) -> CompiledWorkflow:
@@ -666,6 +667,10 @@ class Runner:
                 tx.update_run(seg.run["id"], dict(seg.run_dirty))
             if final and seg.run["status"] in RUN_SETTLED:
                 settled = dict(seg.run)
+                handler = seg.cw.definition.settings.get("error_workflow")
+                if seg.run["status"] == "failed" and handler and seg.run.get("mode") != "error":
+                    self._error_runs.append((handler, {"run_id": seg.run["id"], "workflow_id": seg.run["workflow_id"],
+                                                       "version": seg.run["version"], "error": seg.run.get("error")}))
                 if seg.run.get("notify") and seg.run["status"] in ("completed", "failed", "cancelled"):
                     seg.notify.append((seg.run["notify"], {"run_id": seg.run["id"], "status": seg.run["status"],
                                                            "output": self._last_output(seg, tx),
@@ -686,10 +691,20 @@ class Runner:
         if seg.dispatch:
             ids, seg.dispatch = seg.dispatch, []
             self._dispatch(ids)
+        while self._error_runs:
+            handler, data = self._error_runs.pop()
+            asyncio.get_running_loop().create_task(self._start_error_workflow(handler, data))
         if seg.notify:
             pending, seg.notify = seg.notify, []
             for key, payload in pending:
                 asyncio.get_running_loop().create_task(self.deliver_event(key, payload))
+
+    async def _start_error_workflow(self, workflow_id: str, data: dict[str, Any]) -> None:
+        """A workflow's settings may name an error workflow: it runs with the failure's details."""
+        try:
+            await self.start_run(workflow_id, [data], mode="error")
+        except DatacollectError as exc:
+            log.warning("error workflow %s of run %s could not start: %s", workflow_id, data["run_id"], exc.message)
 
     def _dispatch(self, ids: list[str]) -> None:
         if self.dispatcher is not None:
