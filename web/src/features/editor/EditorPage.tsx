@@ -34,6 +34,7 @@ import { Canvas } from "./Canvas";
 import { isActive, useLiveProblems, useRunPolling, useShortcuts, useUnsavedWarning } from "./hooks";
 import { NODE_HEIGHT, NODE_WIDTH } from "./layout";
 import { DEFAULT_PORT, type FlowNode } from "./mapping";
+import { NodeActionsContext, type NodeActions } from "./NodeCard";
 import { NodePanel } from "./NodePanel";
 import { Palette } from "./Palette";
 import { ProblemsBar } from "./ProblemsBar";
@@ -124,6 +125,27 @@ function Editor({ store, workflowId, canEdit, canRun }: { store: EditorStore; wo
       setSaved({ version: workflow.data.version, active: workflow.data.active });
     }
   }, [isNew, workflow.data, location.state, store]);
+
+  // Pinned outputs are kept in this browser, per workflow, until unpinned.
+  useEffect(() => {
+    if (!workflowId) return;
+    const key = `datacollect.pinned.${workflowId}`;
+    try {
+      const saved = JSON.parse(localStorage.getItem(key) ?? "null");
+      if (saved && typeof saved === "object") for (const [id, items] of Object.entries(saved)) if (Array.isArray(items)) store.getState().pin(id, items);
+    } catch {
+      /* nothing kept */
+    }
+    return store.subscribe((state, prev) => {
+      if (state.pinned === prev.pinned) return;
+      try {
+        if (Object.keys(state.pinned).length) localStorage.setItem(key, JSON.stringify(state.pinned));
+        else localStorage.removeItem(key);
+      } catch {
+        /* too large to keep: pins last for this visit only */
+      }
+    });
+  }, [workflowId, store]);
 
   const dirty = useEditor((s) => s.dirty);
   const readOnly = useEditor((s) => s.readOnly);
@@ -266,10 +288,23 @@ function Editor({ store, workflowId, canEdit, canRun }: { store: EditorStore; wo
   });
 
   // -- running --------------------------------------------------------------------------
-  const openRun = (nodeId: string | null) => {
+  const openRun = useCallback((nodeId: string | null) => {
     setRunNode(nodeId);
     setDialog("run");
-  };
+  }, []);
+
+  const nodeActions: NodeActions = useMemo(
+    () => ({
+      runNode: canRun ? (id: string) => openRun(id) : undefined,
+      duplicate: (id: string) => {
+        const s = store.getState();
+        s.selectOnly([id]);
+        const clip = s.copySelection();
+        if (clip) store.getState().paste(clip);
+      },
+    }),
+    [canRun, openRun, store],
+  );
 
   const start = async (data: Record<string, unknown>, pinned: Record<string, Item[]>) => {
     let id = workflowId;
@@ -419,6 +454,7 @@ function Editor({ store, workflowId, canEdit, canRun }: { store: EditorStore; wo
           )
         )}
         <div ref={canvasRef} className="relative min-w-0 flex-1">
+          <NodeActionsContext.Provider value={nodeActions}>
           <Canvas onPaneClick={() => undefined}>
             {nodeCount === 0 && (
               <div className="pointer-events-none absolute inset-0 z-[4] flex items-center justify-center">
@@ -450,6 +486,7 @@ function Editor({ store, workflowId, canEdit, canRun }: { store: EditorStore; wo
               </div>
             )}
           </Canvas>
+          </NodeActionsContext.Provider>
         </div>
         {selected && <NodePanel key={selected.id} node={selected} onClose={() => store.getState().selectOnly([])} onRunNode={openRun} canRun={canRun} />}
       </div>

@@ -3,13 +3,54 @@
  * unless it is a trigger, one output handle per port (Conditional true/false, Loop item/done,
  * "error" when it routes errors), its problems and its last run's status.
  */
-import { memo } from "react";
-import { Handle, Position, type NodeProps } from "@xyflow/react";
-import { AlertTriangle, Ban, CircleCheck, CircleDashed, CircleX, Hourglass, Loader2, Pin, SkipForward } from "lucide-react";
+import { createContext, memo, useContext } from "react";
+import { Handle, NodeToolbar, Position, type NodeProps } from "@xyflow/react";
+import { AlertTriangle, Ban, CircleCheck, CircleDashed, CircleX, Copy, Hourglass, Loader2, Pin, Play, SkipForward, Trash2 } from "lucide-react";
 import { cx } from "../../lib/cx";
 import { formatDuration } from "../../lib/format";
 import { DEFAULT_PORT, ERROR_PORT, INPUT_HANDLE, outputPorts, type FlowNode } from "./mapping";
-import { useEditor } from "./store";
+import { useEditor, useEditorApi } from "./store";
+
+/** What the toolbar over a selected node can do; given by the page that shows the canvas. */
+export interface NodeActions {
+  runNode?: (nodeId: string) => void;
+  duplicate?: (nodeId: string) => void;
+}
+export const NodeActionsContext = createContext<NodeActions>({});
+
+function Toolbar({ id }: { id: string }) {
+  const actions = useContext(NodeActionsContext);
+  const api = useEditorApi();
+  const readOnly = useEditor((s) => s.readOnly);
+  if (readOnly) return null;
+  const btn = "flex size-7 items-center justify-center rounded text-stone-600 hover:bg-stone-100 hover:text-stone-900";
+  return (
+    <div className="flex items-center gap-0.5 rounded-md border border-stone-200 bg-white p-0.5 shadow-sm" role="toolbar" aria-label={`Actions for ${id}`}>
+      {actions.runNode && (
+        <button type="button" className={btn} title="Test this node" aria-label="Test this node" onClick={() => actions.runNode!(id)}>
+          <Play className="size-3.5" />
+        </button>
+      )}
+      {actions.duplicate && (
+        <button type="button" className={btn} title="Duplicate (Ctrl+C, Ctrl+V)" aria-label="Duplicate node" onClick={() => actions.duplicate!(id)}>
+          <Copy className="size-3.5" />
+        </button>
+      )}
+      <button
+        type="button"
+        className={cx(btn, "hover:text-red-600")}
+        title="Delete (Delete key)"
+        aria-label="Delete node"
+        onClick={() => {
+          api.getState().selectOnly([id]);
+          api.getState().deleteSelection();
+        }}
+      >
+        <Trash2 className="size-3.5" />
+      </button>
+    </div>
+  );
+}
 import { categoryStyle, iconFor } from "./icons";
 import type { NodeRunInfo } from "./runInfo";
 
@@ -89,6 +130,9 @@ function NodeCardImpl({ id, data, selected }: NodeProps<FlowNode>) {
       data-node-type={data.type}
       data-has-problems={problems ? "true" : "false"}
     >
+      <NodeToolbar position={Position.Top} align="end" offset={6}>
+        <Toolbar id={id} />
+      </NodeToolbar>
       <span className={cx("absolute top-2 bottom-2 left-0 w-[3px] rounded-r", style.accent)} aria-hidden />
       {hasInput && <Handle type="target" position={Position.Left} id={INPUT_HANDLE} aria-label="input" />}
       <div className="flex items-center gap-2.5 py-2.5 pr-2.5 pl-3.5">

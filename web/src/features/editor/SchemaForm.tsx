@@ -316,11 +316,18 @@ function NumberInput({
         setText(e.target.value);
         onChange(parseNumber(e.target.value, integer));
       }}
-      placeholder={placeholder ?? (schema.minimum !== undefined || schema.maximum !== undefined ? `${schema.minimum ?? ""}–${schema.maximum ?? ""}` : undefined)}
+      placeholder={placeholder ?? rangeHint(schema)}
       invalid={invalid}
       disabled={disabled}
     />
   );
+}
+
+function rangeHint(s: JsonSchema): string | undefined {
+  if (s.minimum !== undefined && s.maximum !== undefined) return `From ${s.minimum} to ${s.maximum}`;
+  if (s.minimum !== undefined) return `At least ${s.minimum}`;
+  if (s.maximum !== undefined) return `At most ${s.maximum}`;
+  return undefined;
 }
 
 function singular(label: string): string {
