@@ -52,3 +52,46 @@ def test_a_failed_run_shows_its_error_and_retries_from_the_failed_node(page: Any
     expect(page.locator("header").get_by_text("completed", exact=True)).to_be_visible(timeout=30_000)
     expect(b.node("store").get_by_test_id("node-run-status")).to_have_attribute("data-status", "completed")
     shot(page, "run-retried")
+
+
+def test_one_node_is_tested_on_output_pinned_from_an_earlier_run(page: Any, server: Server) -> None:
+    wid = f"pinning-{uuid.uuid4().hex[:8]}"
+    token = server.token()
+    server.api("POST", "/api/workflows", {
+        "id": wid,
+        "name": "Pinning",
+        "nodes": [
+            {"id": "start", "type": "ManualTrigger", "config": {}, "position": {"x": 0, "y": 0}},
+            {"id": "double", "type": "Calculator", "config": {"formula": "item.a * 2", "output_field": "a2"}, "position": {"x": 300, "y": 0}},
+            {"id": "plus", "type": "Calculator", "config": {"formula": "item.a2 + 1", "output_field": "a3"}, "position": {"x": 600, "y": 0}},
+        ],
+        "edges": [{"from": "start", "to": "double"}, {"from": "double", "to": "plus"}],
+    }, token=token)
+    login(page)
+    page.goto(f"/workflows/{wid}")
+    b = Builder(page)
+    page.get_by_test_id("open-run").click()
+    page.get_by_test_id("run-input").fill('{"a": 5}')
+    page.get_by_test_id("start-run").click()
+    expect(page.get_by_test_id("run-strip")).to_contain_text("completed")
+    # Pin what "double" put out, change "plus", and test "plus" alone on the pinned items.
+    b.open("double")
+    page.get_by_role("tab", name="Data").click()
+    page.get_by_role("button", name="Pin output").click()
+    expect(b.node("double").get_by_label("pinned output")).to_be_visible()
+    b.open("plus")
+    formula = b.field("formula").locator("textarea")
+    formula.fill("item.a2 + 100")
+    b.close_panel()
+    b.node("plus").click()
+    page.get_by_role("toolbar", name="Actions for plus").get_by_role("button", name="Test this node").click()
+    dialog = page.get_by_role("dialog", name="Test node plus")
+    expect(dialog).to_contain_text("double")
+    dialog.get_by_test_id("start-run").click()
+    expect(page.get_by_test_id("run-strip")).to_contain_text("completed")
+    b.open("plus")
+    page.get_by_role("tab", name="Data").click()
+    expect(page.get_by_role("region", name="Output").get_by_test_id("items-table")).to_contain_text("110")
+    shot(page, "test-one-node")
+    runs = server.api("GET", f"/api/runs?workflow_id={wid}", token=token)["data"]
+    assert len(runs) == 2
