@@ -8,7 +8,7 @@ import io
 from openpyxl import load_workbook
 
 from tests.api.conftest import Api
-from tests.forms.helpers import SmtpServer, example_form, settings, smtp  # noqa: F401 (fixtures)
+from tests.forms.helpers import SmtpServer, example_form, settings_fixture, smtp_fixture  # noqa: F401 (fixtures)
 
 
 async def test_a_form_with_problems_is_refused_with_every_problem_at_once(api: Api) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from datacollect.db.forms_models import FormRequest, FormResponse, FormUpload, ResponseChange
 from tests.api.conftest import Api
-from tests.forms.helpers import SmtpServer, example_form, good_answers, settings, smtp  # noqa: F401
+from tests.forms.helpers import SmtpServer, example_form, good_answers, settings_fixture, smtp_fixture  # noqa: F401 (fixtures)
 
 PDF = b"%PDF-1.4\n" + b"x" * 2000
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from tests.api.conftest import Api
 from tests.engine.helpers import Collect, run_row
-from tests.forms.helpers import SmtpServer, example_form, good_answers, settings, smtp  # noqa: F401
+from tests.forms.helpers import SmtpServer, example_form, good_answers, settings_fixture, smtp_fixture  # noqa: F401 (fixtures)
 
 SEED: dict[str, Any] = {
     "id": "supplier-quarterly-collection",

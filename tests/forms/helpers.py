@@ -1,5 +1,10 @@
 """Test helpers for forms: a real SMTP server in the test process (aiosmtpd), the example
-form, and reading links out of the mails."""
+form, and reading links out of the mails.
+
+A test module uses the fixtures by importing them::
+
+    from tests.forms.helpers import settings_fixture, smtp_fixture  # noqa: F401 (fixtures)
+"""
 
 from __future__ import annotations
 
@@ -106,8 +111,8 @@ class _Handler:
         return "250 Message accepted"
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
+@pytest.fixture(name="smtp")
+def smtp_fixture() -> Iterator[SmtpServer]:
     server = SmtpServer(free_port())
     controller = Controller(_Handler(server), hostname="127.0.0.1", port=server.port)
     controller.start()
@@ -117,7 +122,7 @@ def smtp() -> Iterator[SmtpServer]:
         controller.stop()
 
 
-@pytest.fixture
-def settings(tmp_path: Path, db_url: str | None, smtp: SmtpServer) -> Any:
+@pytest.fixture(name="settings")
+def settings_fixture(tmp_path: Path, db_url: str | None, smtp: SmtpServer) -> Any:
     return make_settings(tmp_path, db_url, smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_security="none",
                          smtp_from="Sustainability team <esg@buyer.example>", public_url="http://forms.test")

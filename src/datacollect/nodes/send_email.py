@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from datacollect.engine.expressions import compile_template
 from datacollect.nodes.base import Item, Items, Node, NodeConfig, NodeContext, NodeError, Output, Template
 
 
@@ -60,8 +61,9 @@ class SendEmail(Node):
         def r(value: Any) -> Any:
             if value is None:
                 return None
-            return ctx.render(value, scope_item) if not items or item is not None else ctx.render(
-                value, scope_item)
+            if item is None:  # one mail for all items: every item is in scope as well
+                return compile_template(value)({**ctx.with_item(scope_item), "items": items})
+            return ctx.render(value, scope_item)
 
         return {"to": _addresses(r(cfg.to)), "cc": _addresses(r(cfg.cc)), "bcc": _addresses(r(cfg.bcc)),
                 "subject": str(r(cfg.subject) or "").replace("\n", " ").strip(), "text": str(r(cfg.text) or ""),
