@@ -70,7 +70,9 @@ class Platform:
     ROUTES_TTL = 2.0  # other API processes see a change within this many seconds
 
     def invalidate_routes(self) -> None:
+        """A workflow changed: webhook routes and the runner's current versions are read again."""
         self._routes = None
+        self.runner.forget_workflow()
 
     def webhook_route(self, path: str) -> tuple[str, str, str] | None:
         """(workflow id, node id, method) of the active workflow listening on ``path``."""

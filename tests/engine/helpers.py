@@ -18,6 +18,7 @@ def save(platform: Any, definition: dict[str, Any]) -> None:
             wf_service.update_workflow(s, definition["id"], definition, platform.registry, "test")
         else:
             wf_service.create_workflow(s, definition, platform.registry, "test")
+    platform.invalidate_routes()
 
 
 def run_row(platform: Any, run_id: str) -> dict[str, Any]:

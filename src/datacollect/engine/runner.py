@@ -178,8 +178,16 @@ class Runner:
         self.worker_id = worker_id or f"w-{uuid.uuid4().hex[:8]}"
         self.dispatcher: Dispatcher | None = None
         self._compiled: dict[int, CompiledWorkflow] = {}
+        #: workflow id -> its current version and whether it is active, briefly cached for the
+        #: hot path; ``forget_workflow`` drops an entry at once after a save in this process
+        self._current: dict[str, dict[str, Any]] = {}
+        self.version_ttl = 1.0
         self._watchers: dict[str, list[asyncio.Future[str]]] = {}
         self.on_run_settled: list[Callable[[Row], None]] = []
+        #: distributed shape: runs are started and woken through the dispatcher, not driven here
+        self.hand_off = False
+        #: distributed shape: the nodes this worker drives itself; the others are handed over
+        self.keep_here: Callable[[CompiledNode], bool] | None = None
         self._error_runs: list[tuple[str, dict[str, Any]]] = []
 
     # -- versions ---------------------------------------------------------------------------
@@ -194,6 +202,13 @@ class Runner:
             self._compiled[version_id] = cw
         return cw
 
+    def forget_workflow(self, workflow_id: str | None = None) -> None:
+        """A workflow was saved, activated or deleted: start new runs on what is stored now."""
+        if workflow_id is None:
+            self._current.clear()
+        else:
+            self._current.pop(workflow_id, None)
+
     def _token(self) -> str:
         return f"{self.worker_id}:{uuid.uuid4().hex[:8]}"
 
@@ -207,14 +222,21 @@ class Runner:
         """Create a run and (unless ``drive`` is false) drive it in this worker until it
         settles or reaches a node with side effects that must be committed first."""
         items = trigger_items if trigger_items is not None else [{}]
-        with self.store.transaction() as tx:
-            wv = tx.workflow_version(workflow_id, version)
-            if wv is None:
-                raise NotFound(f"Workflow '{workflow_id}' does not exist"
-                               + (f" in version {version}" if version else ""))
-            if require_active and not wv["active"]:
-                raise Conflict(f"Workflow '{workflow_id}' is not active; activate it to use its triggers")
-            cw = self.compiled(tx, wv["version_id"])
+        if self.hand_off:
+            drive = False
+        wv = self._current.get(workflow_id) if version is None else None
+        if wv is None or time.monotonic() - wv["_at"] > self.version_ttl:
+            with self.store.transaction() as tx:
+                wv = tx.workflow_version(workflow_id, version)
+                if wv is None:
+                    raise NotFound(f"Workflow '{workflow_id}' does not exist"
+                                   + (f" in version {version}" if version else ""))
+                self.compiled(tx, wv["version_id"])
+            if version is None:
+                self._current[workflow_id] = {**wv, "_at": time.monotonic()}
+        if require_active and not wv["active"]:
+            raise Conflict(f"Workflow '{workflow_id}' is not active; activate it to use its triggers")
+        cw = self._compiled[wv["version_id"]]
         if not cw.triggers and not only_node:
             raise InvalidInput(f"Workflow '{workflow_id}' has no trigger")
         if only_node and only_node not in cw.nodes:
@@ -304,6 +326,7 @@ class Runner:
             await self._drive(seg)
 
     async def _drive(self, seg: Segment) -> None:
+        stop_renewing = self._keep_leases(seg)
         try:
             while seg.queue:
                 if seg.run["status"] in ("failed", "cancelled"):
@@ -311,7 +334,31 @@ class Runner:
                 act = seg.queue.popleft()
                 await self._execute_one(seg, act)
         finally:
+            stop_renewing()
             self._flush(seg, final=True)
+
+    def _keep_leases(self, seg: Segment) -> Callable[[], None]:
+        """Renew the segment's stored leases every third of ``lease_seconds`` while it is
+        driven: a long node keeps its activation, and a dead worker's lease still runs out."""
+        loop = asyncio.get_running_loop()
+        every = max(self.lease_seconds / 3, 0.05)
+        handle: list[asyncio.TimerHandle] = []
+
+        def renew() -> None:
+            until = utcnow() + timedelta(seconds=self.lease_seconds)
+            held = [a for a in seg.acts.values() if a.status == "running" and a.leased_by == seg.token and not a.new]
+            try:
+                with self.store.transaction() as tx:
+                    for a in held:
+                        if tx.update_activation(a.id, {"lease_until": until},
+                                                expect={"status": "running", "leased_by": seg.token}):
+                            a.lease_until = until
+            except Exception:  # the database is away: the lease may run out, delivery is at-least-once
+                log.warning("could not renew the leases of run %s", seg.run["id"], exc_info=True)
+            handle[0] = loop.call_later(every, renew)
+
+        handle.append(loop.call_later(every, renew))
+        return lambda: handle[0].cancel()
 
     async def _execute_one(self, seg: Segment, act: Act) -> None:
         cn = seg.cw.nodes.get(act.node_id)
@@ -539,6 +586,9 @@ class Runner:
         me = seg.acts.get((node_id, lane)) or (None if seg.fresh else self._find_exact(seg, node_id, lane))
         if me is not None and me.status not in ("pending",):
             return  # already decided (a second source finishing later)
+        if any_live and self.keep_here is not None and not self.keep_here(cn):
+            self._hand_over(seg, me, node_id, lane, live)
+            return
         now = utcnow()
         if any_live:
             if me is None:
@@ -594,6 +644,17 @@ class Runner:
         else:
             self._set(seg, me, "skipped", finished_at=now)
             self._after_finish(seg, me)
+
+    def _hand_over(self, seg: Segment, me: Act | None, node_id: str, lane: str, live: list[Any]) -> None:
+        """The node runs on other workers (a queue this one does not take): store it ready and
+        let the dispatcher send it there after the commit."""
+        if me is None:
+            me = seg.remember(Act(id=new_id(), run_id=seg.run["id"], node_id=node_id, lane=lane, status="ready",
+                                  input=live, new=True))
+        else:
+            self._set(seg, me, "ready", input=live)
+        seg.fresh = False  # another worker may change this run from now on
+        seg.dispatch.append(me.id)
 
     def _find_exact(self, seg: Segment, node_id: str, lane: str) -> Act | None:
         with self.store.transaction() as tx:
@@ -662,7 +723,8 @@ class Runner:
                         tx.update_activation(r["id"], {"status": "cancelled", "error": {
                             "message": "The run failed", "cancelled_from": r["status"]}})
             if final and not seg.run_new:
-                self._settle_status(seg, tx.open_counts(seg.run["id"]))
+                # a run this worker created and never handed out: its activations are all here
+                self._settle_status(seg, self._open_counts(seg) if seg.fresh else tx.open_counts(seg.run["id"]))
             if seg.run_dirty:
                 tx.update_run(seg.run["id"], dict(seg.run_dirty))
             if final and seg.run["status"] in RUN_SETTLED:
@@ -757,6 +819,12 @@ class Runner:
             except Exception:  # a listener must not break the engine
                 log.exception("run listener failed")
 
+    def wake_watchers(self, run_id: str, status: str) -> None:
+        """Another process settled the run: answer whoever waits for it here."""
+        for fut in self._watchers.pop(run_id, []):
+            if not fut.done():
+                fut.set_result(status)
+
     async def wait_settled(self, run_id: str, timeout: float) -> str | None:
         """Wait until the run completes, fails, is cancelled or waits; None on timeout."""
         with self.store.transaction() as tx:
@@ -785,8 +853,14 @@ class Runner:
         for the key (so an answer that arrives early is never lost)."""
         woken = self._wake_for(key, payload, keep)
         if woken:
-            await self.execute(woken)
+            await self._run_or_hand_off(woken)
         return len(woken)
+
+    async def _run_or_hand_off(self, ids: list[str]) -> None:
+        if self.hand_off and self.dispatcher is not None:
+            self.dispatcher.dispatch(ids)
+        else:
+            await self.execute(ids)
 
     def _wake_for(self, key: str, payload: Any, keep: bool) -> list[str]:
         with self.store.transaction() as tx:
@@ -884,7 +958,7 @@ class Runner:
                         ready.append(a["id"])
             tx.update_run(run_id, {"status": "running", "error": None, "finished_at": None,
                                    "retries": (run.get("retries") or 0) + 1})
-        await self.execute(ready)
+        await self._run_or_hand_off(ready)
         with self.store.transaction() as tx:
             out = tx.get_run(run_id)
         assert out is not None
