@@ -11,6 +11,7 @@ import { ApiError, toApiError } from "./errors";
 import { getToken, sessionExpired, setToken } from "./session";
 import type {
   Definition,
+  DefinitionEdge,
   Example,
   Item,
   NodeSpec,
@@ -134,6 +135,21 @@ export const getVersion = (id: string, v: number) =>
   unwrap<Definition & { version?: number; created_at?: string; definition?: Definition }>(
     client.GET("/api/workflows/{workflow_id}/versions/{version}", { params: { path: { workflow_id: id, version: v } } }),
   );
+
+export interface VersionDiff {
+  from: number;
+  to: number;
+  nodes: {
+    added: string[];
+    removed: string[];
+    changed: { id: string; fields: string[]; before: Record<string, unknown>; after: Record<string, unknown> }[];
+  };
+  edges: { added: DefinitionEdge[]; removed: DefinitionEdge[] };
+  settings: Record<string, unknown>;
+}
+
+export const diffVersions = (id: string, from: number, to: number) =>
+  unwrap<VersionDiff>(client.GET("/api/workflows/{workflow_id}/diff", { params: { path: { workflow_id: id }, query: { from, to } } }));
 
 export const restoreVersion = (id: string, v: number) =>
   unwrap<Workflow>(client.POST("/api/workflows/{workflow_id}/versions/{version}/restore", { params: { path: { workflow_id: id, version: v } } }));

@@ -8,6 +8,7 @@ import {
   renameNode,
   upstreamOf,
 } from "./mapping";
+import { changedPaths } from "./VersionsDialog";
 
 const seed: Definition = {
   id: "supplier-quarterly-collection",
@@ -139,5 +140,16 @@ describe("graph helpers", () => {
     expect(def.nodes.map((n) => n.id)).toContain("check");
     expect(def.edges).toContainEqual({ from: "validate_1", to: "check" });
     expect(def.edges).toContainEqual({ from: "check", to: "sap_export", condition: "true" });
+  });
+});
+
+
+describe("version changes", () => {
+  it("splits a changed config into the keys that changed", () => {
+    expect(changedPaths("config", { formula: "a", output_field: "sum" }, { formula: "a", output_field: "total", round: 2 })).toEqual([
+      { path: "config.output_field", before: "sum", after: "total" },
+      { path: "config.round", before: undefined, after: 2 },
+    ]);
+    expect(changedPaths("name", null, "Receive")).toEqual([{ path: "name", before: null, after: "Receive" }]);
   });
 });

@@ -183,7 +183,7 @@ export function WorkflowListPage() {
             setActive(e.target.value as typeof active);
             setPage(1);
           }}
-          className="w-36"
+          className="w-44"
         >
           <option value="">All workflows</option>
           <option value="true">Active</option>
