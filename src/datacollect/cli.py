@@ -64,12 +64,123 @@ def up(host: Annotated[str | None, typer.Option(help="Address to listen on.")] =
 
     from datacollect.api.app import create_app
 
-    settings = _settings(host=host, port=port)
+    settings = _settings(host=host, port=port, executor="inline")
     _logging(settings)
     console.print(f"datacollect on http://{settings.host}:{settings.port}  (data: {settings.data_dir.resolve()}, "
                   f"database: {settings.db_url.split('@')[-1]})")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
                 access_log=False, loop="uvloop", http="httptools")
+
+
+def _need_redis(settings: Settings) -> None:
+    if not settings.redis_url:
+        _fail("DATACOLLECT_REDIS_URL is not set: the distributed shape sends work to the workers through "
+              "Redis (e.g. redis://127.0.0.1:6379/0). For one process, use `datacollect up`.")
+
+
+@app.command()
+def api(host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+        port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None) -> None:
+    """Serve the API and the web app of the distributed shape: runs go to `datacollect worker` processes
+    through Redis; cron and timers are left to `datacollect scheduler`. Run `datacollect db upgrade` first."""
+    import uvicorn
+
+    from datacollect.api.app import create_app
+    from datacollect.platform import Platform
+
+    settings = _settings(host=host, port=port, executor="celery", scheduler=False)
+    _need_redis(settings)
+    _logging(settings)
+    p = Platform.create(settings, migrate=False)
+    console.print(f"datacollect api on http://{settings.host}:{settings.port}  "
+                  f"(database: {settings.db_url.split('@')[-1]}, workers through {settings.redis_url.split('@')[-1]})")
+    uvicorn.run(create_app(settings, platform=p, scheduler=False), host=settings.host, port=settings.port,
+                log_level="info", access_log=False, loop="uvloop", http="httptools")
+
+
+@app.command()
+def worker(concurrency: Annotated[int | None, typer.Option(
+               help="Processes, each running one activation at a time (default: one per core).")] = None,
+           queues: Annotated[str | None, typer.Option(
+               help="Comma-separated queues to take activations from, e.g. default or slow "
+                    "(default: DATACOLLECT_WORKER_QUEUES).")] = None,
+           pool: Annotated[str, typer.Option(help="prefork (processes) or solo (this process only).")] = "prefork",
+           name: Annotated[str | None, typer.Option(help="Worker name (default datacollect@<host>).")] = None,
+           loglevel: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+           heartbeat_file: Annotated[Path | None, typer.Option(
+               help="File touched every 5 s for `datacollect probe worker` (default <data dir>/worker.alive).")] = None,
+           ) -> None:
+    """Run a Celery worker of the distributed shape: takes ready activations from Redis, runs them against
+    the database. Stop it with SIGTERM to drain: it finishes what it runs and gives back what it reserved."""
+    settings = _settings(executor="celery", worker_concurrency=concurrency, worker_queues=queues)
+    _need_redis(settings)
+    if pool not in ("prefork", "solo"):
+        _fail(f"--pool {pool}: use prefork or solo")
+    _logging(settings)
+    from celery.signals import worker_process_init
+
+    from datacollect.worker.celery_app import Heartbeat, make_celery, worker_argv
+
+    celery = make_celery(settings)
+    Heartbeat.path = heartbeat_file or settings.data_dir / "worker.alive"
+    celery.steps["worker"].add(Heartbeat)
+    worker_process_init.connect(celery._datacollect_warm_up, weak=False)
+    celery.worker_main(worker_argv(settings, pool=pool, loglevel=loglevel, name=name))
+
+
+@app.command()
+def scheduler(heartbeat_file: Annotated[Path | None, typer.Option(
+        help="File touched every 5 s for `datacollect probe scheduler` (default <data dir>/scheduler.alive).")] = None,
+              ) -> None:
+    """Run the scheduler of the distributed shape: cron fires, due timers, expired leases, campaign reminders,
+    and the reconciler that sends again ready activations whose message was lost. Several may run at once:
+    each cron fire is claimed once in the database."""
+    settings = _settings(executor="celery", scheduler=True)
+    _need_redis(settings)
+    _logging(settings)
+    asyncio.run(_scheduler(settings, heartbeat_file or settings.data_dir / "scheduler.alive"))
+
+
+async def _scheduler(settings: Settings, beat: Path) -> None:
+    import signal
+
+    from datacollect.platform import Platform
+    from datacollect.worker.celery_app import touch
+
+    p = Platform.create(settings, migrate=False)
+    await p.start(scheduler=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    console.print(f"datacollect scheduler (database: {settings.db_url.split('@')[-1]})")
+    try:
+        while not stop.is_set():
+            touch(beat)
+            try:
+                await asyncio.wait_for(stop.wait(), 5.0)
+            except TimeoutError:
+                pass
+    finally:
+        await p.stop()
+
+
+@app.command()
+def probe(process: Annotated[str, typer.Argument(help="worker or scheduler")],
+          heartbeat_file: Annotated[Path | None, typer.Option(
+              help="The file the process touches (default <data dir>/<process>.alive).")] = None,
+          max_age: Annotated[float, typer.Option(help="Seconds after which the process counts as stuck.")] = 60.0,
+          ) -> None:
+    """Liveness probe: exit 0 when the worker's or scheduler's heartbeat file was touched within --max-age."""
+    from datacollect.worker.celery_app import age_of
+
+    if process not in ("worker", "scheduler"):
+        _fail(f"cannot probe {process!r}: probe worker or scheduler (the API has GET /healthz and /readyz)")
+    path = heartbeat_file or _settings().data_dir / f"{process}.alive"
+    age = age_of(path)
+    if age is None or age > max_age:
+        _fail(f"{process} is not alive: {path} " + ("does not exist" if age is None else f"is {age:.0f} s old"))
+    console.print(f"{process} alive ({age:.1f} s ago)")
 
 
 @app.command()
@@ -151,7 +262,8 @@ def wf_import(file: Path) -> None:
 @wf_app.command("export")
 def wf_export(workflow_id: str, version: Annotated[int | None, typer.Option()] = None,
               output: Annotated[Path | None, typer.Option("--output", "-o")] = None) -> None:
-    """Print a workflow's definition as JSON (Git-friendly: sorted, indented)."""
+    """Print a workflow's definition as JSON (Git-friendly: indented, secrets hidden; importing it
+    over the same workflow keeps the stored secrets)."""
     from datacollect.db import workflows as svc
     from datacollect.platform import Platform
 
@@ -159,7 +271,9 @@ def wf_export(workflow_id: str, version: Annotated[int | None, typer.Option()] =
     try:
         with p.db.sessions() as s:
             wf = svc.get_workflow(s, workflow_id)
-            d = svc.read_version(s, wf.id, version or wf.current_version).definition
+            from datacollect.engine.secrets import mask_definition
+
+            d = mask_definition(svc.read_version(s, wf.id, version or wf.current_version).definition, p.registry)
     except DatacollectError as exc:
         _fail(exc.message)
     finally:

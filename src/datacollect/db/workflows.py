@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from datacollect.db.models import Run, Schedule, WebhookRoute, Workflow, WorkflowVersion
 from datacollect.engine.definition import WorkflowDef, check_definition, parse_definition
 from datacollect.engine.scheduler import next_fire
+from datacollect.engine.secrets import keep_secrets, masked_paths
 from datacollect.errors import Conflict, DefinitionError, InvalidInput, NotFound
 from datacollect.nodes.registry import NodeRegistry
 from datacollect.security import audit
@@ -36,6 +37,9 @@ def check(session: Session, data: Any, registry: NodeRegistry, workflow_id: str 
 def _validated(session: Session, data: Any, registry: NodeRegistry, workflow_id: str | None = None) -> WorkflowDef:
     defn = parse_definition(data)
     problems = check_definition(defn, registry) + _route_conflicts(session, defn, workflow_id or defn.id)
+    problems += [{"node_id": nid, "field": f"config.{path}",
+                  "message": "This secret was hidden when the workflow was read; type it again"}
+                 for nid, path in masked_paths(defn.dump(), registry)]
     if problems:
         raise DefinitionError(problems)
     return defn
@@ -95,7 +99,7 @@ def update_workflow(session: Session, workflow_id: str, data: Any, registry: Nod
         if data.get("id") not in (None, workflow_id):
             raise InvalidInput(f"The definition's id '{data.get('id')}' is not this workflow's id '{workflow_id}'; "
                                "a workflow's id cannot change (duplicate it instead)")
-        data = {**data, "id": workflow_id}
+        data = keep_secrets({**data, "id": workflow_id}, current_definition(session, wf), registry)
     defn = _validated(session, data, registry, workflow_id)
     before = {"version": wf.current_version, "active": wf.active, "name": wf.name}
     wf.current_version += 1
@@ -162,10 +166,13 @@ def read_version(session: Session, workflow_id: str, version: int) -> WorkflowVe
     return v
 
 
-def diff_versions(session: Session, workflow_id: str, a: int, b: int) -> dict[str, Any]:
+def diff_versions(session: Session, workflow_id: str, a: int, b: int,
+                  mask: Any = None) -> dict[str, Any]:
     """What changed from version ``a`` to ``b``: nodes added, removed and changed (with the
     settings that differ), edges added and removed, and top-level fields."""
     da, db_ = read_version(session, workflow_id, a).definition, read_version(session, workflow_id, b).definition
+    if mask is not None:
+        da, db_ = mask(da), mask(db_)
     na = {n["id"]: n for n in da.get("nodes", [])}
     nb = {n["id"]: n for n in db_.get("nodes", [])}
     changed = []

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from datacollect.api.deps import PlatformDep, Principal, SessionDep, require
 from datacollect.api.schemas import Page, RetryCreate, RunRead, RunSummary
 from datacollect.db import runs as svc
+from datacollect.engine.secrets import mask_definition
 from datacollect.platform import Platform
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -17,6 +18,12 @@ router = APIRouter(prefix="/api/runs", tags=["runs"])
 def run_answer(platform: Platform, run_id: str) -> RunRead:
     with platform.db.sessions() as s:
         data = svc.read_run(s, run_id)
+    return _shape(data, platform)
+
+
+def _shape(data: dict, platform: Platform) -> RunRead:
+    if data.get("definition"):
+        data["definition"] = mask_definition(data["definition"], platform.registry)
     return RunRead(**data)
 
 
@@ -29,8 +36,8 @@ def list_runs(session: SessionDep, workflow_id: str | None = None, status: str |
 
 
 @router.get("/{run_id}", response_model=RunRead, operation_id="runs-read", dependencies=[require("runs:read")])
-def read_run(run_id: str, session: SessionDep) -> RunRead:
-    return RunRead(**svc.read_run(session, run_id))
+def read_run(run_id: str, session: SessionDep, platform: PlatformDep) -> RunRead:
+    return _shape(svc.read_run(session, run_id), platform)
 
 
 @router.post("/{run_id}/cancel", response_model=RunRead, operation_id="runs-cancel")

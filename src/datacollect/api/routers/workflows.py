@@ -21,6 +21,7 @@ from datacollect.api.schemas import (
 )
 from datacollect.db import workflows as svc
 from datacollect.db.models import Run, Workflow
+from datacollect.engine.secrets import mask_definition
 from datacollect.errors import InvalidInput
 
 router = APIRouter(prefix="/api/workflows", tags=["workflows"])
@@ -37,8 +38,9 @@ def _summary(wf: Workflow, last: Run | None = None) -> dict[str, Any]:
             "last_run": LastRun(id=last.id, status=last.status, started_at=last.started_at) if last else None}
 
 
-def _read(session: Any, wf: Workflow) -> WorkflowRead:
-    return WorkflowRead(**_summary(wf), definition=svc.current_definition(session, wf))
+def _read(session: Any, wf: Workflow, platform: Any) -> WorkflowRead:
+    return WorkflowRead(**_summary(wf), definition=mask_definition(svc.current_definition(session, wf),
+                                                                   platform.registry))
 
 
 @router.get("", response_model=Page[WorkflowSummary], operation_id="workflows-list",
@@ -54,7 +56,7 @@ def create_workflow(platform: PlatformDep, definition: Any = DefinitionBody,
                     p: Principal = require("workflows:write")) -> WorkflowRead:
     with platform.db.write() as session:
         wf = svc.create_workflow(session, definition, platform.registry, p.actor)
-        answer = _read(session, wf)
+        answer = _read(session, wf, platform)
     platform.invalidate_routes()
     return answer
 
@@ -68,8 +70,8 @@ def validate_workflow(platform: PlatformDep, session: SessionDep, definition: An
 
 @router.get("/{workflow_id}", response_model=WorkflowRead, operation_id="workflows-read",
             dependencies=[require("workflows:read")])
-def read_workflow(workflow_id: str, session: SessionDep) -> WorkflowRead:
-    return _read(session, svc.get_workflow(session, workflow_id))
+def read_workflow(workflow_id: str, session: SessionDep, platform: PlatformDep) -> WorkflowRead:
+    return _read(session, svc.get_workflow(session, workflow_id), platform)
 
 
 @router.put("/{workflow_id}", response_model=WorkflowRead, operation_id="workflows-update")
@@ -78,7 +80,7 @@ def update_workflow(workflow_id: str, platform: PlatformDep,
                     p: Principal = require("workflows:write")) -> WorkflowRead:
     with platform.db.write() as session:
         wf = svc.update_workflow(session, workflow_id, definition, platform.registry, p.actor, message)
-        answer = _read(session, wf)
+        answer = _read(session, wf, platform)
     platform.invalidate_routes()  # after the commit, so no one caches the old routes
     return answer
 
@@ -97,7 +99,7 @@ def activate(workflow_id: str, platform: PlatformDep,
              p: Principal = require("workflows:write")) -> WorkflowRead:
     with platform.db.write() as session:
         wf = svc.set_active(session, workflow_id, True, platform.registry, p.actor)
-        answer = _read(session, wf)
+        answer = _read(session, wf, platform)
     platform.invalidate_routes()  # after the commit, so no one caches the old routes
     return answer
 
@@ -107,17 +109,18 @@ def deactivate(workflow_id: str, platform: PlatformDep,
                p: Principal = require("workflows:write")) -> WorkflowRead:
     with platform.db.write() as session:
         wf = svc.set_active(session, workflow_id, False, platform.registry, p.actor)
-        answer = _read(session, wf)
+        answer = _read(session, wf, platform)
     platform.invalidate_routes()  # after the commit, so no one caches the old routes
     return answer
 
 
 @router.get("/{workflow_id}/export", operation_id="workflows-export", dependencies=[require("workflows:read")])
-def export_workflow(workflow_id: str, session: SessionDep) -> Response:
+def export_workflow(workflow_id: str, session: SessionDep, platform: PlatformDep) -> Response:
     import orjson
 
     wf = svc.get_workflow(session, workflow_id)
-    body = orjson.dumps(svc.current_definition(session, wf), option=orjson.OPT_INDENT_2)
+    body = orjson.dumps(mask_definition(svc.current_definition(session, wf), platform.registry),
+                        option=orjson.OPT_INDENT_2)
     return Response(body, media_type="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{wf.id}.json"'})
 
@@ -132,15 +135,17 @@ def list_versions(workflow_id: str, session: SessionDep) -> Page[VersionRead]:
 
 @router.get("/{workflow_id}/versions/{version}", response_model=VersionDetail, operation_id="workflows-version",
             dependencies=[require("workflows:read")])
-def read_version(workflow_id: str, version: int, session: SessionDep) -> VersionDetail:
+def read_version(workflow_id: str, version: int, session: SessionDep, platform: PlatformDep) -> VersionDetail:
     v = svc.read_version(session, workflow_id, version)
     return VersionDetail(version=v.version, created_at=v.created_at, created_by=v.created_by, message=v.message,
-                         definition=v.definition)
+                         definition=mask_definition(v.definition, platform.registry))
 
 
 @router.get("/{workflow_id}/diff", operation_id="workflows-diff", dependencies=[require("workflows:read")])
-def diff(workflow_id: str, session: SessionDep, from_: int = Query(alias="from"), to: int = Query()) -> dict[str, Any]:
-    return svc.diff_versions(session, workflow_id, from_, to)
+def diff(workflow_id: str, session: SessionDep, platform: PlatformDep, from_: int = Query(alias="from"),
+         to: int = Query()) -> dict[str, Any]:
+    return svc.diff_versions(session, workflow_id, from_, to,
+                             mask=lambda d: mask_definition(d, platform.registry))
 
 
 @router.post("/{workflow_id}/versions/{version}/restore", response_model=WorkflowRead,
@@ -149,7 +154,7 @@ def restore(workflow_id: str, version: int, platform: PlatformDep,
             p: Principal = require("workflows:write")) -> WorkflowRead:
     with platform.db.write() as session:
         wf = svc.restore_version(session, workflow_id, version, platform.registry, p.actor)
-        answer = _read(session, wf)
+        answer = _read(session, wf, platform)
     platform.invalidate_routes()  # after the commit, so no one caches the old routes
     return answer
 
