@@ -8,10 +8,13 @@ import {
   ReactFlow,
   useReactFlow,
   type IsValidConnection,
+  type OnConnectEnd,
   type OnError,
+  type XYPosition,
 } from "@xyflow/react";
 import { useEditor, useEditorApi } from "./store";
 import { nodeTypes } from "./NodeCard";
+import { edgeTypes } from "./EdgeLine";
 import { DRAG_TYPE } from "./Palette";
 import { MINIMAP_COLORS } from "./icons";
 import { NODE_HEIGHT, NODE_WIDTH } from "./layout";
@@ -26,7 +29,24 @@ const onFlowError: OnError = (code, message) => {
   console.warn(message);
 };
 
-export function Canvas({ children, onPaneClick }: { children?: ReactNode; onPaneClick?: () => void }) {
+/** A connection dropped on empty canvas: where, and from which node and port. */
+export interface LooseConnection {
+  nodeId: string;
+  port: string;
+  /** Client (screen) coordinates of the drop, and the same point on the canvas. */
+  screen: XYPosition;
+  flow: XYPosition;
+}
+
+export function Canvas({
+  children,
+  onPaneClick,
+  onConnectToNothing,
+}: {
+  children?: ReactNode;
+  onPaneClick?: () => void;
+  onConnectToNothing?: (c: LooseConnection) => void;
+}) {
   const api = useEditorApi();
   const nodes = useEditor((s) => s.nodes);
   const edges = useEditor((s) => s.edges);
@@ -73,6 +93,16 @@ export function Canvas({ children, onPaneClick }: { children?: ReactNode; onPane
   );
 
   const specsLoaded = useEditor((s) => s.specsLoaded);
+  const onConnectEnd: OnConnectEnd = useCallback(
+    (event, state) => {
+      if (!onConnectToNothing || state.isValid || state.toNode || !state.fromNode || state.fromHandle?.type !== "source") return;
+      const point = "changedTouches" in event ? event.changedTouches[0] : event;
+      const screen = { x: point.clientX, y: point.clientY };
+      onConnectToNothing({ nodeId: state.fromNode.id, port: state.fromHandle.id ?? "main", screen, flow: screenToFlowPosition(screen) });
+    },
+    [onConnectToNothing, screenToFlowPosition],
+  );
+
   const nodeColor = useCallback(
     (n: FlowNode) => MINIMAP_COLORS[api.getState().specs[n.data.type]?.category ?? ""] ?? "#a8a29e",
     // A new function once the specs arrive, so the minimap repaints in colour.
@@ -86,9 +116,11 @@ export function Canvas({ children, onPaneClick }: { children?: ReactNode; onPane
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}
         onConnect={onConnect}
+        onConnectEnd={onConnectEnd}
         isValidConnection={isValidConnection}
         onPaneClick={onPaneClick}
         onError={onFlowError}

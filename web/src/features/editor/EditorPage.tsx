@@ -30,7 +30,8 @@ import { slugify } from "../../lib/slug";
 import { useAuth } from "../shell/auth";
 import { canEditWorkflows, canRunWorkflows } from "../shell/permissions";
 import { createWithFreeId } from "../workflows/create";
-import { Canvas } from "./Canvas";
+import { Canvas, type LooseConnection } from "./Canvas";
+import { QuickAdd } from "./QuickAdd";
 import { isActive, useLiveProblems, useRunPolling, useShortcuts, useUnsavedWarning } from "./hooks";
 import { NODE_HEIGHT, NODE_WIDTH } from "./layout";
 import { DEFAULT_PORT, type FlowNode } from "./mapping";
@@ -189,6 +190,7 @@ function Editor({ store, workflowId, canEdit, canRun }: { store: EditorStore; wo
   const [dialog, setDialog] = useState<null | "run" | "versions" | "settings">(null);
   const [runNode, setRunNode] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
+  const [quickAdd, setQuickAdd] = useState<LooseConnection | null>(null);
 
   // -- saving ---------------------------------------------------------------------------
   const save = useCallback(async (): Promise<string | null> => {
@@ -286,6 +288,14 @@ function Editor({ store, workflowId, canEdit, canRun }: { store: EditorStore; wo
     paste,
     selectAll: () => store.getState().selectOnly(store.getState().nodes.map((n) => n.id)),
   });
+
+  const onConnectToNothing = useCallback((c: LooseConnection) => setQuickAdd(c), []);
+  const pickNext = (type: string) => {
+    if (!quickAdd) return;
+    const id = store.getState().addNode(type, { x: Math.round(quickAdd.flow.x), y: Math.round(quickAdd.flow.y - NODE_HEIGHT / 2) });
+    if (id) store.getState().onConnect({ source: quickAdd.nodeId, sourceHandle: quickAdd.port, target: id, targetHandle: "in" });
+    setQuickAdd(null);
+  };
 
   // -- running --------------------------------------------------------------------------
   const openRun = useCallback((nodeId: string | null) => {
@@ -455,7 +465,7 @@ function Editor({ store, workflowId, canEdit, canRun }: { store: EditorStore; wo
         )}
         <div ref={canvasRef} className="relative min-w-0 flex-1">
           <NodeActionsContext.Provider value={nodeActions}>
-          <Canvas onPaneClick={() => undefined}>
+          <Canvas onPaneClick={() => setQuickAdd(null)} onConnectToNothing={canEdit ? onConnectToNothing : undefined}>
             {nodeCount === 0 && (
               <div className="pointer-events-none absolute inset-0 z-[4] flex items-center justify-center">
                 <div className="rounded-lg border border-dashed border-stone-300 bg-white/80 px-6 py-5 text-center">
@@ -487,6 +497,15 @@ function Editor({ store, workflowId, canEdit, canRun }: { store: EditorStore; wo
             )}
           </Canvas>
           </NodeActionsContext.Provider>
+          {quickAdd && canvasRef.current && (
+            <QuickAdd
+              specs={specs.data ?? []}
+              x={Math.min(quickAdd.screen.x - canvasRef.current.getBoundingClientRect().left, canvasRef.current.clientWidth - 270)}
+              y={Math.min(quickAdd.screen.y - canvasRef.current.getBoundingClientRect().top, canvasRef.current.clientHeight - 340)}
+              onPick={pickNext}
+              onClose={() => setQuickAdd(null)}
+            />
+          )}
         </div>
         {selected && <NodePanel key={selected.id} node={selected} onClose={() => store.getState().selectOnly([])} onRunNode={openRun} canRun={canRun} />}
       </div>

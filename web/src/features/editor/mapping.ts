@@ -62,6 +62,7 @@ export function portOf(edge: Pick<DefinitionEdge, "condition" | "port">): string
 export function makeEdge(source: string, port: string, target: string): FlowEdge {
   return {
     id: edgeId(source, port, target),
+    type: "dc",
     source,
     target,
     sourceHandle: port,
