@@ -25,6 +25,25 @@ V = WorkflowVersion.__table__
 E = PendingEvent.__table__
 OPEN = ("pending", "ready", "running", "waiting")
 
+# Statements built once and reused: SQLAlchemy then skips building and keying them per call.
+_INSERT_RUN = insert(R)
+_INSERT_ACTS = insert(A)
+_GET_RUN = select(R).where(R.c.id == bindparam("_id"))
+_GET_RUN_LOCKED = _GET_RUN.with_for_update()
+_UPDATES: dict[tuple[frozenset[str], tuple[tuple[str, bool], ...]], Any] = {}
+_RUN_UPDATES: dict[frozenset[str], Any] = {}
+
+
+def _update_activation_stmt(keys: frozenset[str], expect: tuple[tuple[str, bool], ...]) -> Any:
+    stmt = _UPDATES.get((keys, expect))
+    if stmt is None:
+        q = update(A).where(A.c.id == bindparam("_id"))
+        for k, is_null in expect:
+            q = q.where(A.c[k].is_(None) if is_null else A.c[k] == bindparam(f"_x_{k}"))
+        stmt = q.values({k: bindparam(k) for k in keys})
+        _UPDATES[(keys, expect)] = stmt
+    return stmt
+
 
 class SqlTx:
     def __init__(self, conn: Connection, pg: bool) -> None:
@@ -48,30 +67,36 @@ class SqlTx:
 
     # runs
     def insert_run(self, row: Row) -> None:
-        self.c.execute(insert(R), [row])
+        self.c.execute(_INSERT_RUN, [row])
 
     def get_run(self, run_id: str, lock: bool = False) -> Row | None:
-        q = select(R).where(R.c.id == run_id)
-        if lock and self.pg:
-            q = q.with_for_update()
-        r = self.c.execute(q).mappings().first()
+        q = _GET_RUN_LOCKED if lock and self.pg else _GET_RUN
+        r = self.c.execute(q, {"_id": run_id}).mappings().first()
         return dict(r) if r else None
 
     def update_run(self, run_id: str, values: Row, expect_status: Iterable[str] | None = None) -> bool:
-        q = update(R).where(R.c.id == run_id)
         if expect_status is not None:
-            q = q.where(R.c.status.in_(list(expect_status)))
-        return bool(self.c.execute(q.values(**values)).rowcount)
+            q = update(R).where(R.c.id == run_id, R.c.status.in_(list(expect_status)))
+            return bool(self.c.execute(q.values(**values)).rowcount)
+        keys = frozenset(values)
+        stmt = _RUN_UPDATES.get(keys)
+        if stmt is None:
+            stmt = _RUN_UPDATES[keys] = update(R).where(R.c.id == bindparam("_id")).values(
+                {k: bindparam(k) for k in keys})
+        return bool(self.c.execute(stmt, {"_id": run_id, **values}).rowcount)
 
     # activations
     def insert_activations(self, rows: list[Row]) -> None:
-        self.c.execute(insert(A), rows)
+        self.c.execute(_INSERT_ACTS, rows)
 
     def update_activation(self, act_id: str, values: Row, expect: Row | None = None) -> bool:
-        q = update(A).where(A.c.id == act_id)
+        exp = tuple(sorted((k, v is None) for k, v in (expect or {}).items()))
+        stmt = _update_activation_stmt(frozenset(values), exp)
+        params = {"_id": act_id, **values}
         for k, v in (expect or {}).items():
-            q = q.where(A.c[k].is_(None) if v is None else A.c[k] == v)
-        return bool(self.c.execute(q.values(**values)).rowcount)
+            if v is not None:
+                params[f"_x_{k}"] = v
+        return bool(self.c.execute(stmt, params).rowcount)
 
     def delete_activations(self, ids: list[str]) -> None:
         if ids:
@@ -101,6 +126,8 @@ class SqlTx:
 
     def lease(self, ids: list[str], token: str, until: datetime, now: datetime) -> list[Row]:
         cond = and_(A.c.id.in_(ids), A.c.status == "ready", or_(A.c.wake_at.is_(None), A.c.wake_at <= now))
+        if self.pg:  # rows another worker is leasing right now are skipped, not waited for
+            cond = A.c.id.in_(select(A.c.id).where(cond).with_for_update(skip_locked=True).scalar_subquery())
         q = (update(A).where(cond).values(status="running", leased_by=token, lease_until=until,
                                            attempts=A.c.attempts + 1, started_at=func.coalesce(A.c.started_at, now))
              .returning(*A.c))
@@ -112,6 +139,12 @@ class SqlTx:
             and_(A.c.status == "ready", A.c.wake_at <= now),
             and_(A.c.status == "running", A.c.lease_until < now),
         )).limit(limit)
+        return [dict(r) for r in self.c.execute(q).mappings()]
+
+    def leased_by(self, prefix: str) -> list[Row]:
+        """Running activations whose lease token starts with ``prefix`` (one worker's)."""
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        q = select(A.c.id, A.c.leased_by).where(A.c.status == "running", A.c.leased_by.like(pattern, escape="\\"))
         return [dict(r) for r in self.c.execute(q).mappings()]
 
     def ready_ids(self, now: datetime, limit: int) -> list[str]:
