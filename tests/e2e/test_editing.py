@@ -227,6 +227,7 @@ def test_a_connection_dropped_on_empty_canvas_adds_the_next_node_and_an_edge_can
     page.keyboard.press("Enter")
     expect(b.node("wait_1")).to_be_visible()
     expect(edges).to_have_count(2)
+    page.wait_for_timeout(400)  # the canvas slides the new node out from under the panel
     shot(page, "quick-add")
     # Select the new connection and remove it with its button.
     page.locator(".react-flow__edge[data-id='total:main->wait_1']").click(force=True)
