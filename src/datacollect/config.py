@@ -46,6 +46,32 @@ class Settings(BaseSettings):
         256 * 1024, description="Activation input/output above this size is kept in the blob store.")
     log_json: bool = Field(False, description="Write logs as JSON lines.")
 
+    # -- distributed shape (`datacollect api`, `worker`, `scheduler`) --------------------------
+    executor: Literal["inline", "celery"] = Field(
+        "inline", description="Where activations run: inline (in this process, the embedded shape) or celery "
+                              "(sent through DATACOLLECT_REDIS_URL to `datacollect worker` processes). Set by the "
+                              "command: `up` runs inline; `api`, `worker` and `scheduler` use celery.")
+    worker_concurrency: int | None = Field(
+        None, description="Processes of one `datacollect worker`, each running one activation at a time; "
+                          "default: one per CPU core.")
+    worker_queues: str = Field(
+        "default,slow", description="Comma-separated queues a `datacollect worker` takes activations from. "
+                                    "Start workers with `slow` alone to give slow nodes their own workers.")
+    worker_prefetch: int = Field(
+        4, description="Messages each worker process reserves ahead of the one it runs (Celery's prefetch "
+                       "multiplier). 1 spreads long activations best; more suits many short ones.")
+    node_queues: dict[str, str] = Field(
+        {"APICall": "slow", "ERPExport": "slow", "SendEmail": "slow"},
+        description="Queue of each node type that does not belong on `default`, as JSON "
+                    '({"APICall": "slow"}). A worker that does not take a node\'s queue hands it over.')
+    visibility_timeout: int = Field(
+        3600, description="Seconds Redis waits for a worker to acknowledge a message before giving it to another "
+                          "worker. Keep it above the longest node; a redelivered message whose activation is "
+                          "still running does nothing.")
+    reconcile_after: float = Field(
+        30.0, description="Seconds a ready activation may wait for a worker before the scheduler sends it again "
+                          "(a message lost with a restarted Redis, or never sent).")
+
     # -- mail (SMTP) and other deliveries ------------------------------------------------------
     smtp_host: str | None = Field(
         None, description="SMTP server that sends form links, reminders and SendEmail mails. Unset: mails "

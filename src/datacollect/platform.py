@@ -58,11 +58,19 @@ class Platform:
         return cls(settings, db, store, reg, runner, services)
 
     async def start(self, *, scheduler: bool | None = None) -> None:
-        """Start the in-process worker pool and (by default) the scheduler."""
-        self.dispatcher = InlineDispatcher(self.runner, self.settings.workers)
+        """Start the in-process worker pool (or, with ``executor=celery``, the dispatcher to the
+        Celery workers) and (by default) the scheduler."""
+        reconcile_after = 0.0
+        if self.settings.executor == "celery":
+            from datacollect.worker.dispatcher import attach
+
+            self.dispatcher = attach(self)  # type: ignore[assignment]
+            reconcile_after = self.settings.reconcile_after
+        else:
+            self.dispatcher = InlineDispatcher(self.runner, self.settings.workers)
         if scheduler if scheduler is not None else self.settings.scheduler:
             self.scheduler = Scheduler(self.runner, SqlSchedules(self.db), self.settings.scheduler_interval,
-                                       inflight=self.dispatcher.inflight)
+                                       inflight=self.dispatcher.inflight, reconcile_after=reconcile_after)
             self.scheduler.hooks.append(self.services.forms.tick)
             self._tasks.append(asyncio.get_running_loop().create_task(self.scheduler.serve()))
 
@@ -127,6 +135,8 @@ class Platform:
         self._tasks.clear()
         if self.dispatcher:
             await self.dispatcher.drain(10)
+            if hasattr(self.dispatcher, "close"):
+                self.dispatcher.close()
         self.db.dispose()
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -67,8 +68,12 @@ class ScheduleStore(Protocol):
 
 class Scheduler:
     def __init__(self, runner: Runner, schedules: ScheduleStore, interval: float = 0.25,
-                 inflight: set[str] | None = None) -> None:
+                 inflight: set[str] | None = None, reconcile_after: float = 0.0) -> None:
         self.runner = runner
+        #: a ready activation is sent again once it has been seen ready this long (distributed
+        #: shape: its message may still be in the queue, so not at once)
+        self.reconcile_after = reconcile_after
+        self._ready_since: dict[str, float] = {}
         self.schedules = schedules
         self.interval = interval
         self.inflight = inflight if inflight is not None else set()
@@ -96,12 +101,25 @@ class Scheduler:
         ids = self.runner.wake_due()
         if self._ticks % 8 == 1:  # every ~2 s: ready activations nobody is working on
             with self.runner.store.transaction() as tx:
-                ids += [i for i in tx.ready_ids(utcnow(), 500) if i not in self.inflight and i not in ids]
+                ids += self._unattended([i for i in tx.ready_ids(utcnow(), 500)
+                                         if i not in self.inflight and i not in ids])
         if ids:
             self._dispatch(ids)
         await self.fire_schedules()
         for hook in self.hooks:
             await hook()
+
+    def _unattended(self, ready: list[str]) -> list[str]:
+        """The ready activations seen ready for ``reconcile_after`` seconds (sent again now)."""
+        if self.reconcile_after <= 0:
+            return ready
+        now = time.monotonic()
+        since = {i: self._ready_since.get(i, now) for i in ready}
+        due = [i for i, t in since.items() if now - t >= self.reconcile_after]
+        for i in due:
+            since[i] = now
+        self._ready_since = since
+        return due
 
     def _dispatch(self, ids: list[str]) -> None:
         if self.runner.dispatcher is not None:
