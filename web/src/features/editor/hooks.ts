@@ -139,7 +139,11 @@ export function useUnsavedWarning(store: EditorStore, dirty: boolean) {
 
   // Read from the store, not the render: a save that navigates right away is not blocked.
   const blocker = useBlocker(
-    ({ currentLocation, nextLocation }) => store.getState().dirty && !store.getState().readOnly && currentLocation.pathname !== nextLocation.pathname,
+    ({ currentLocation, nextLocation }) =>
+      store.getState().dirty &&
+      !store.getState().readOnly &&
+      currentLocation.pathname !== nextLocation.pathname &&
+      nextLocation.pathname !== "/login", // an ended session cannot be stayed in
   );
   useEffect(() => {
     if (blocker.state !== "blocked") return;
