@@ -299,8 +299,12 @@ class CompiledWorkflow:
 
     def trigger_for(self, node_id: str | None) -> str:
         if node_id:
-            if node_id not in self.nodes:
-                raise DefinitionError([_problem(node_id, f"'{node_id}' is not a node of this workflow")])
+            if node_id not in self.triggers:
+                from datacollect.errors import InvalidInput
+
+                what = "a trigger" if node_id in self.nodes else "a node"
+                raise InvalidInput(f"'{node_id}' is not {what} of this workflow; its triggers are "
+                                   + ", ".join(self.triggers))
             return node_id
         return self.triggers[0]
 
