@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import ValidationError
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from datacollect.api.deps import PlatformDep, Principal, SessionDep, require
 from datacollect.api.schemas import (
@@ -21,8 +19,7 @@ from datacollect.api.schemas import (
     MappingWrite,
     Page,
 )
-from datacollect.db.models import DataSource, NamedMapping
-from datacollect.errors import InvalidInput, NotFound
+from datacollect.db import catalog
 from datacollect.security import audit
 
 router = APIRouter()
@@ -59,52 +56,38 @@ def examples() -> Page[ExampleRead]:
 @router.get("/api/mappings", response_model=Page[MappingRead], tags=["mappings"], operation_id="mappings-list",
             dependencies=[require("workflows:read")])
 def list_mappings(session: SessionDep) -> Page[MappingRead]:
-    rows = session.scalars(select(NamedMapping).order_by(NamedMapping.name)).all()
-    return Page(data=[MappingRead(name=m.name, description=m.description, definition=m.definition,
-                                  updated_at=m.updated_at) for m in rows], count=len(rows))
+    rows = catalog.list_mappings(session)
+    return Page(data=[_mapping(m) for m in rows], count=len(rows))
+
+
+def _mapping(m: Any) -> MappingRead:
+    return MappingRead(name=m.name, description=m.description, definition=m.definition, updated_at=m.updated_at)
 
 
 @router.put("/api/mappings/{name}", response_model=MappingRead, tags=["mappings"], operation_id="mappings-put")
 def put_mapping(platform: PlatformDep, name: str, body: MappingWrite,
                 p: Principal = require("mappings:write")) -> MappingRead:
     with platform.db.write() as session:
-        from datacollect.nodes.data_mapper import DataMapper
-
-        try:
-            DataMapper.Config.model_validate({k: v for k, v in body.definition.items() if k != "mapping"})
-        except ValidationError as exc:
-            raise InvalidInput("The mapping is not valid: " + "; ".join(
-                f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())) from None
-        m = session.get(NamedMapping, name)
-        before = m.definition if m else None
-        if m is None:
-            m = NamedMapping(name=name, description=body.description, definition=body.definition,
-                             updated_at=datetime.now(UTC))
-            session.add(m)
-        else:
-            m.description, m.definition, m.updated_at = body.description, body.definition, datetime.now(UTC)
-        audit.record(session, p.actor, "mapping.put", "mapping", name, before=before, after=body.definition)
-        return MappingRead(name=m.name, description=m.description, definition=m.definition, updated_at=m.updated_at)
+        return _mapping(catalog.put_mapping(session, name, body.definition, body.description, p.actor))
 
 
 @router.delete("/api/mappings/{name}", status_code=status.HTTP_204_NO_CONTENT, tags=["mappings"],
                operation_id="mappings-delete")
 def delete_mapping(platform: PlatformDep, name: str, p: Principal = require("mappings:write")) -> Response:
     with platform.db.write() as session:
-        m = session.get(NamedMapping, name)
-        if m is None:
-            raise NotFound(f"There is no mapping named '{name}'")
-        audit.record(session, p.actor, "mapping.delete", "mapping", name, before=m.definition)
-        session.delete(m)
-        return Response(status_code=204)
+        catalog.delete_mapping(session, name, p.actor)
+    return Response(status_code=204)
+
+
+def _source(d: Any) -> DataSourceRead:
+    return DataSourceRead(name=d.name, description=d.description, rows=d.rows, updated_at=d.updated_at)
 
 
 @router.get("/api/data-sources", response_model=Page[DataSourceRead], tags=["data-sources"],
             operation_id="datasources-list", dependencies=[require("workflows:read")])
 def list_sources(session: SessionDep) -> Page[DataSourceRead]:
-    rows = session.scalars(select(DataSource).order_by(DataSource.name)).all()
-    return Page(data=[DataSourceRead(name=d.name, description=d.description, rows=d.rows, updated_at=d.updated_at)
-                      for d in rows], count=len(rows))
+    rows = catalog.list_sources(session)
+    return Page(data=[_source(d) for d in rows], count=len(rows))
 
 
 @router.put("/api/data-sources/{name}", response_model=DataSourceRead, tags=["data-sources"],
@@ -112,14 +95,7 @@ def list_sources(session: SessionDep) -> Page[DataSourceRead]:
 def put_source(platform: PlatformDep, name: str, body: DataSourceWrite,
                p: Principal = require("workflows:write")) -> DataSourceRead:
     with platform.db.write() as session:
-        d = session.get(DataSource, name)
-        if d is None:
-            d = DataSource(name=name, description=body.description, rows=body.rows, updated_at=datetime.now(UTC))
-            session.add(d)
-        else:
-            d.description, d.rows, d.updated_at = body.description, body.rows, datetime.now(UTC)
-        audit.record(session, p.actor, "data_source.put", "data_source", name, after={"rows": len(body.rows)})
-        return DataSourceRead(name=d.name, description=d.description, rows=d.rows, updated_at=d.updated_at)
+        return _source(catalog.put_source(session, name, body.rows, body.description, p.actor))
 
 
 @router.get("/api/audit", response_model=Page[AuditRead], tags=["audit"], operation_id="audit-list",
