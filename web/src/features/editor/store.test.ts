@@ -73,6 +73,17 @@ describe("editor store: undo and redo", () => {
     expect(s().nodes[1].position).toEqual({ x: 300, y: 0 });
   });
 
+  it("records arrow-key moves as one change", () => {
+    const store = createEditorStore({ definition: def });
+    const s = () => store.getState();
+    s().onNodesChange([{ type: "position", id: "calc", position: { x: 310, y: 0 } }]);
+    s().onNodesChange([{ type: "position", id: "calc", position: { x: 320, y: 0 } }]);
+    expect(s().dirty).toBe(true);
+    expect(s().past).toHaveLength(1);
+    s().undo();
+    expect(s().nodes[1].position).toEqual({ x: 300, y: 0 });
+  });
+
   it("does not record selection changes", () => {
     const store = createEditorStore({ definition: def });
     store.getState().onNodesChange([{ type: "select", id: "calc", selected: true }]);

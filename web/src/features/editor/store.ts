@@ -192,6 +192,9 @@ export function createEditorStore(initial?: { definition?: Definition; readOnly?
             set({ dragging: true });
           } else if (!moving.dragging && s.dragging) {
             set({ dragging: false });
+          } else if (!moving.dragging && moving.position) {
+            // Moved with the arrow keys: consecutive steps are one change.
+            commit("keyboard-move");
           }
         }
         set({ nodes: applyNodeChanges(changes, get().nodes) });
