@@ -103,6 +103,24 @@ class Settings(BaseSettings):
     form_grace_hours: float = Field(0.0, description="How long after a campaign's deadline its links still "
                                                      "take answers, in hours.")
 
+    # -- integrations (connections, email triggers, outgoing webhooks) -------------------------
+    secrets_key: str | None = Field(
+        None, description="Encrypts stored credentials (connections, webhook secrets) at rest: a Fernet key "
+                          "(`datacollect connections rotate-key --generate` prints one), or several comma "
+                          "separated: the first encrypts, all decrypt (key rotation). Required in production.")
+    email_triggers: bool = Field(True, description="Poll the mailboxes of active EmailTrigger workflows in the "
+                                                   "process that runs the scheduler.")
+    webhooks_max_attempts: int = Field(8, description="Attempts to deliver one outgoing webhook event before it "
+                                                      "is marked failed (backoff doubles from 5 s, up to 1 h).")
+    webhooks_timeout: float = Field(10.0, description="Seconds an outgoing webhook receiver has to answer.")
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_key(self) -> Settings:
+        if self.env == "production" and not (self.secrets_key or "").strip():
+            raise ValueError("DATACOLLECT_SECRETS_KEY must be set in production: it encrypts stored credentials "
+                             "(`datacollect connections rotate-key --generate` prints a key)")
+        return self
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.env == "production" and (self.secret_key == _DEV_SECRET or len(self.secret_key) < 32):

@@ -21,6 +21,7 @@ from datacollect.engine.dispatch import InlineDispatcher
 from datacollect.engine.ports import Services
 from datacollect.engine.runner import Runner
 from datacollect.engine.scheduler import Scheduler
+from datacollect.integrations.hub import add_integrations
 from datacollect.nodes.registry import NodeRegistry, default_registry
 
 log = logging.getLogger("datacollect")
@@ -55,6 +56,7 @@ class Platform:
         runner = Runner(store, reg, services, lease_seconds=settings.lease_seconds)
         services.subruns = EngineSubRuns(runner)
         _add_forms(settings, db, services, runner)
+        add_integrations(settings, db, services, runner)  # connections, ERP ledger, webhooks out, email
         return cls(settings, db, store, reg, runner, services)
 
     async def start(self, *, scheduler: bool | None = None) -> None:
@@ -72,6 +74,7 @@ class Platform:
             self.scheduler = Scheduler(self.runner, SqlSchedules(self.db), self.settings.scheduler_interval,
                                        inflight=self.dispatcher.inflight, reconcile_after=reconcile_after)
             self.scheduler.hooks.append(self.services.forms.tick)
+            self.scheduler.hooks.append(self.services.extra["integrations"].tick)
             self._tasks.append(asyncio.get_running_loop().create_task(self.scheduler.serve()))
 
     # -- webhooks ---------------------------------------------------------------------------
@@ -137,6 +140,7 @@ class Platform:
             await self.dispatcher.drain(10)
             if hasattr(self.dispatcher, "close"):
                 self.dispatcher.close()
+        await self.services.extra["integrations"].stop()
         self.db.dispose()
 
 

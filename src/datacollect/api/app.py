@@ -17,6 +17,7 @@ from datacollect.api.errors import JSONBytes
 from datacollect.api.routers import (
     auth,
     campaigns,
+    connections,
     forms,
     misc,
     nodes,
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         app.include_router(r)
     for r in (forms.router, campaigns.router, responses.router, public_forms.router):
         app.include_router(r)
+    app.include_router(connections.router)
     limit = (settings or (platform.settings if platform else Settings())).max_body_bytes
     app.add_middleware(errors.BodyLimit, limit=limit, skip=public_forms.is_upload_path)
     _serve_web(app)

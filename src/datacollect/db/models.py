@@ -248,3 +248,4 @@ class PendingEvent(Base):
 
 
 from datacollect.db import forms_models as _forms_models  # noqa: E402,F401  (forms tables, DESIGN §7)
+from datacollect.db import integrations_models as _integrations_models  # noqa: E402,F401  (integration hub, DESIGN §9)

@@ -55,6 +55,24 @@ class SubRuns(Protocol):
                           notify: str, idempotency_key: str) -> str: ...
 
 
+class Connections(Protocol):
+    """Stored connections (typed credentials), decrypted for the node that uses them
+    (``datacollect.integrations.connections.ConnectionStore``)."""
+
+    def get(self, connection_id: str, kind: str | tuple[str, ...] | None = None) -> Any: ...
+
+    def only(self, kind: str) -> Any: ...
+
+
+class ExportLedger(Protocol):
+    """Where ERPExport keeps each record's external reference and fate, so a retried export
+    never creates a second document (``datacollect.integrations.erp.ledger.SqlExportLedger``)."""
+
+    def begin(self, target: dict[str, Any], entries: list[dict[str, Any]], window: float) -> dict[str, Any]: ...
+
+    def finish(self, target: dict[str, Any], outcomes: list[dict[str, Any]]) -> None: ...
+
+
 @dataclass
 class Services:
     """Everything a node may use besides its config and items. Absent services are ``None``;
@@ -67,5 +85,7 @@ class Services:
     mailer: Mailer | None = None
     subruns: SubRuns | None = None
     forms: Any = None  # campaigns for SendForm (datacollect.forms.service.FormsService)
+    connections: Connections | None = None
+    exports: ExportLedger | None = None
     public_url: str = "http://127.0.0.1:8000"
     extra: dict[str, Any] = field(default_factory=dict)
