@@ -27,6 +27,7 @@ import { downloadJson } from "../../lib/files";
 import { toast } from "../../lib/toast";
 import { Button, ErrorNote, IconButton, Spinner, StatusBadge, Toggle } from "../../lib/ui";
 import { slugify } from "../../lib/slug";
+import { useTitle } from "../../lib/title";
 import { useAuth } from "../shell/auth";
 import { canEditWorkflows, canRunWorkflows } from "../shell/permissions";
 import { createWithFreeId } from "../workflows/create";
@@ -155,6 +156,7 @@ function Editor({ store, workflowId, canEdit, canRun }: { store: EditorStore; wo
   const canRedo = useEditor((s) => s.future.length > 0);
   const nodeCount = useEditor((s) => s.nodes.length);
   const selected = useSelectedNode();
+  useTitle(`${dirty ? "• " : ""}${meta.name || "Workflow"}`);
   const live = useLiveProblems(store, canEdit);
 
   // When the panel opens over a node's place, slide the canvas so the node stays in view.

@@ -14,6 +14,7 @@ import { cx } from "../../lib/cx";
 import { confirm } from "../../lib/confirm";
 import { formatDateTime, formatDuration } from "../../lib/format";
 import { toast } from "../../lib/toast";
+import { useTitle } from "../../lib/title";
 import { Button, ErrorNote, IconButton, Spinner, StatusBadge } from "../../lib/ui";
 import { useAuth } from "../shell/auth";
 import { canRunWorkflows } from "../shell/permissions";
@@ -97,6 +98,7 @@ function RunView({ store, runId }: { store: EditorStore; runId: string }) {
   }, [run.data, store]);
 
   const selected = useSelected();
+  useTitle(run.data ? `Run of ${run.data.workflow_name || run.data.workflow_id}` : "Run");
   const [busy, setBusy] = useState<string | null>(null);
 
   const act = async (what: "cancel" | "retry-failed" | "retry-start") => {

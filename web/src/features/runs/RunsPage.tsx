@@ -7,6 +7,7 @@ import { listRuns, listWorkflows } from "../../client/api";
 import { errorMessage } from "../../client/errors";
 import type { RunSummary } from "../../client/types";
 import { formatDateTime, formatDuration, timeAgo } from "../../lib/format";
+import { useTitle } from "../../lib/title";
 import { Button, EmptyState, ErrorNote, Input, PageHeader, Select, Spinner, StatusBadge } from "../../lib/ui";
 
 const PAGE_SIZE = 50;
@@ -28,6 +29,7 @@ export function runError(error: unknown): string | null {
 }
 
 export function RunsPage() {
+  useTitle("Runs");
   const navigate = useNavigate();
   const [params, setParams] = useSearchParams();
   const workflowId = params.get("workflow_id") ?? "";

@@ -1,5 +1,6 @@
 import { Construction, Lock } from "lucide-react";
 import { EmptyState, PageHeader } from "../../lib/ui";
+import { useTitle } from "../../lib/title";
 
 const WORDS: Record<string, string> = {
   Forms: "Build versioned forms with a field palette, pages, repeating groups and a live preview.",
@@ -10,6 +11,7 @@ const WORDS: Record<string, string> = {
 };
 
 export function ComingSoon({ title }: { title: string }) {
+  useTitle(title);
   return (
     <div className="flex h-full flex-col">
       <PageHeader title={title} />

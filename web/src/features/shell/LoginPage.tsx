@@ -4,6 +4,7 @@ import { Button, ErrorNote, Field, Input } from "../../lib/ui";
 import { errorMessage } from "../../client/errors";
 import { useAuth } from "./auth";
 import { Logo } from "./Logo";
+import { useTitle } from "../../lib/title";
 
 export function LoginPage() {
   const status = useAuth((s) => s.status);
@@ -16,6 +17,7 @@ export function LoginPage() {
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  useTitle("Sign in");
 
   if (status === "signed-in") return <Navigate to={from} replace />;
 

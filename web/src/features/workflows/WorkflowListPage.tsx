@@ -17,6 +17,7 @@ import { timeAgo } from "../../lib/format";
 import { toast } from "../../lib/toast";
 import { Button, EmptyState, ErrorNote, IconButton, Input, PageHeader, Select, Spinner, StatusBadge, Toggle } from "../../lib/ui";
 import { useAuth } from "../shell/auth";
+import { useTitle } from "../../lib/title";
 import { canEditWorkflows } from "../shell/permissions";
 import { createWithFreeId, parseWorkflowFile } from "./create";
 import { ExamplesDialog } from "./ExamplesDialog";
@@ -24,6 +25,7 @@ import { ExamplesDialog } from "./ExamplesDialog";
 const PAGE_SIZE = 25;
 
 export function WorkflowListPage() {
+  useTitle("Workflows");
   const role = useAuth((s) => s.user?.role);
   const canEdit = canEditWorkflows(role);
   const navigate = useNavigate();
