@@ -4,6 +4,7 @@ SendEmail's idempotency, on the real platform with a real SMTP server."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -90,10 +91,15 @@ async def test_a_quorum_goes_on_without_the_last_answers(api: Api, smtp: SmtpSer
 
 async def test_at_the_deadline_the_answers_so_far_go_on(api: Api, smtp: SmtpServer) -> None:
     run_id, tokens = await start(api, smtp, "deadline", {
-        "recipients": ["a@x.example", "b@x.example"], "continue": "deadline", "deadline": "1.5s"}, mails=2)
+        "recipients": ["a@x.example", "b@x.example"], "continue": "deadline", "deadline": "14d"}, mails=2)
     await submit(api, tokens["a@x.example"], company_name="A")
     await asyncio.sleep(0.2)
-    assert seen(run_id) == []
+    assert seen(run_id) == [] and run_row(api.platform, run_id)["status"] == "waiting"
+    # time passes: the SendForm's timer is due now
+    act = run_row(api.platform, run_id)["acts"][("ask", "0")]
+    assert act["status"] == "waiting" and act["wake_at"] > datetime.now(UTC) + timedelta(days=13)
+    with api.platform.store.transaction() as tx:
+        tx.update_activation(act["id"], {"wake_at": datetime.now(UTC) - timedelta(seconds=1)})
     run = await settled(api, run_id, timeout=6)
     [batch] = seen(run_id)
     assert [i["company_name"] for i in batch["items"]] == ["A"]
