@@ -259,6 +259,11 @@ async def test_changes_requested_reopens_the_link_with_comments(api: Api, smtp: 
         "status": "changes_requested", "comments": {"scope_1": "This is ten times last year's figure"},
         "reason": "outlier"})
     assert r.status_code == 200, r.text
+    mail = (await smtp.wait_for(2, address="anna@acme.example"))[1]  # the invitation, then this
+    assert mail.subject.startswith("Please review your answers")
+    assert "scope_1: This is ten times last year's figure" in mail.text
+    assert mail.token != tokens["anna@acme.example"]
+    assert (await api.client.get(f"/api/public/forms/{mail.token}")).status_code == 200
     view = (await api.client.get(base)).json()
     assert view["link"]["state"] == "changes_requested"
     assert view["comments"] == {"scope_1": "This is ten times last year's figure"}

@@ -31,6 +31,18 @@ DEFAULT_TEXT = """Hello{% if recipient.name %} {{ recipient.name }}{% endif %},
 The link is personal: you can save a draft and come back to it, and pass the form on to a \
 colleague from the form itself.
 """
+CHANGES_SUBJECT = "Please review your answers: {{ form.title }}"
+CHANGES_TEXT = """Hello{% if recipient.name %} {{ recipient.name }}{% endif %},
+
+thank you for your answers to "{{ form.title }}". Before we can accept them, please have a look at \
+the following:
+
+{% for field, note in comments.items() %}- {{ field }}: {{ note }}
+{% endfor %}
+Your answers are kept; change what is needed and submit again:
+
+{{ link }}
+"""
 ESCALATION_SUBJECT = "{{ form.title }}: {{ outstanding|length }} recipients have not answered"
 ESCALATION_TEXT = """The deadline of "{{ campaign.name or form.title }}" ({{ deadline }}) has passed and \
 {{ outstanding|length }} of {{ total }} recipients have not answered:
@@ -88,6 +100,13 @@ def render_message(settings: dict[str, Any], scope: dict[str, Any], *, reminder:
     else:
         body_html = text_to_html(text)
     return subject, text, body_html
+
+
+def render_changes(scope: dict[str, Any]) -> tuple[str, str, str]:
+    scope = {**scope, "recipient": Fields(scope.get("recipient") or {}), "comments": scope.get("comments") or {}}
+    subject = str(compile_template(CHANGES_SUBJECT)(scope)).strip()
+    text = str(compile_template(CHANGES_TEXT)(scope))
+    return subject, text, text_to_html(text)
 
 
 def render_escalation(scope: dict[str, Any]) -> tuple[str, str, str]:

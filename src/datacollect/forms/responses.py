@@ -199,6 +199,9 @@ def _follow_request(session: Session, resp: FormResponse, status: str, comments:
     if status == "changes_requested":
         req.state = "changes_requested"
         req.comments = comments or None
+        # the respondent gets a mail with a fresh link on the next delivery round
+        req.recipient = {**(req.recipient or {}), "_changes_mail": True}
+        req.next_action_at = now()
         camp = session.get(Campaign, req.campaign_id)
         if camp is not None and req.expires_at is not None and req.expires_at <= now():
             # the respondent needs time to answer: the link stays open a week from now

@@ -32,7 +32,13 @@ from datacollect.db.models import Workflow, WorkflowVersion
 from datacollect.forms import campaigns as camps
 from datacollect.forms import links
 from datacollect.forms.catalog import find_version, schema_of
-from datacollect.forms.delivery import fmt_deadline, render_escalation, render_message, sms_text
+from datacollect.forms.delivery import (
+    fmt_deadline,
+    render_changes,
+    render_escalation,
+    render_message,
+    sms_text,
+)
 from datacollect.forms.errors import FileTooLarge, FileTypeRefused
 from datacollect.forms.responses import response_item
 from datacollect.integrations.blobs import BlobTooLarge, new_key
@@ -208,7 +214,9 @@ class FormsService:
                     forms[c.form_key] = {"title": sch.title or row.key, "name": row.name, "version": row.version,
                                          "key": row.key}
                 kind = None
-                if r.state == "pending":
+                if r.state == "changes_requested" and (r.recipient or {}).get("_changes_mail"):
+                    kind = "changes"
+                elif r.state == "pending":
                     if c.deadline is not None and c.deadline <= at:
                         r.state, r.next_action_at = "overdue", None
                         continue
@@ -241,6 +249,9 @@ class FormsService:
                 try:
                     if channel == "sms":
                         job.text = sms_text(scope, n)
+                    elif kind == "changes":
+                        job.key = f"form/{r.id}/changes/{uuid.uuid4().hex[:8]}"
+                        job.subject, job.text, job.html = render_changes({**scope, "comments": r.comments or {}})
                     else:
                         job.subject, job.text, job.html = render_message(c.settings or {}, scope, reminder=n)
                 except Exception as exc:  # a template that fails for this recipient
@@ -290,7 +301,9 @@ class FormsService:
                     log.warning("form link to %s not delivered, trying again in a minute: %s", j.address, res)
                 else:
                     r.delivery_error = None
-                    if j.kind == "invitation":
+                    if j.kind == "changes":
+                        r.recipient = {k: v for k, v in (r.recipient or {}).items() if k != "_changes_mail"}
+                    elif j.kind == "invitation":
                         r.sent_at = at
                         if r.state == "pending":
                             r.state = "sent"
