@@ -26,12 +26,24 @@ class Builder:
         item = self.page.locator(f"[data-testid=palette-item][data-node-type='{node_type}']")
         item.drag_to(self.pane, target_position={"x": x, "y": y})
 
+    def box(self, locator: Any) -> dict[str, float]:
+        """The element's box once it stops moving (the canvas animates when it fits the view)."""
+        last = None
+        for _ in range(40):
+            box = locator.bounding_box()
+            if box is not None and box == last:
+                return box
+            last = box
+            self.page.wait_for_timeout(50)
+        assert last is not None, "the element is not on the page"
+        return last
+
     def connect(self, source: str, port: str, target: str) -> None:
         """Drags from a node's output handle to another node's input handle."""
         self.close_panel()
         src = self.node(source).locator(f".react-flow__handle.source[data-handleid='{port}']")
         dst = self.node(target).locator(".react-flow__handle.target")
-        a, b = src.bounding_box(), dst.bounding_box()
+        a, b = self.box(src), self.box(dst)
         self.page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
         self.page.mouse.down()
         self.page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, steps=10)

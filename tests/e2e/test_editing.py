@@ -216,7 +216,7 @@ def test_a_connection_dropped_on_empty_canvas_adds_the_next_node_and_an_edge_can
     b = Builder(page)
     edges = page.locator(".react-flow__edge")
     expect(edges).to_have_count(1)
-    handle = b.node("total").locator(".react-flow__handle.source").bounding_box()
+    handle = b.box(b.node("total").locator(".react-flow__handle.source"))
     page.mouse.move(handle["x"] + 5, handle["y"] + 5)
     page.mouse.down()
     page.mouse.move(handle["x"] + 200, handle["y"] + 150, steps=10)
