@@ -14,7 +14,7 @@ from tests.api.conftest import Api
 from tests.conftest import free_port
 from tests.integrations.conftest import sap, self_signed  # noqa: F401  (fixtures)
 from tests.integrations.fake_sap import ENTITY, PASSWORD, SERVICE, USER, FakeSap
-from tests.integrations.servers import ServedApp, serve
+from tests.integrations.servers import serve
 
 
 def sap_config(url: str, **kw: Any) -> dict[str, Any]:
@@ -191,5 +191,26 @@ def test_a_secret_box_with_a_passphrase_works_and_a_short_one_is_refused() -> No
         SecretBox(["short"])
 
 
-async def _unused(server: ServedApp) -> None:  # keeps the import of ServedApp for the type
-    return None
+
+@pytest.mark.parametrize("kind", ["netsuite", "oracle"])
+async def test_netsuite_and_oracle_connections_are_tested_with_their_own_auth(api: Api, kind: str) -> None:
+    from tests.integrations import fake_netsuite as ns
+    from tests.integrations import fake_oracle as orc
+
+    fake: Any = ns.FakeNetSuite() if kind == "netsuite" else orc.FakeOracle()
+    with serve(fake) as server:
+        if kind == "netsuite":
+            config = {"account_id": ns.ACCOUNT, "base_url": server.url, "consumer_key": ns.CONSUMER_KEY,
+                      "consumer_secret": ns.CONSUMER_SECRET, "token_id": ns.TOKEN_ID, "token_secret": ns.TOKEN_SECRET,
+                      "record_type": ns.RECORD_TYPE}
+            wrong = {"token_secret": "wrong-secret"}
+        else:
+            config = {"base_url": server.url, "username": orc.USER, "password": orc.PASSWORD, "resource": orc.RESOURCE}
+            wrong = {"password": "wrong-secret"}
+        await create(api, config, id_=kind, kind=kind)
+        answer = (await api.post(f"/api/connections/{kind}/test")).json()
+        assert answer["ok"] is True, answer
+        await api.patch(f"/api/connections/{kind}", json={"config": wrong})
+        answer = (await api.post(f"/api/connections/{kind}/test")).json()
+        assert answer["ok"] is False and answer["stage"] == "auth", answer
+        assert "wrong-secret" not in answer["message"]

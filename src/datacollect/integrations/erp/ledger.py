@@ -4,8 +4,9 @@ platform's database, so that a retried export never creates a second document.
 Per batch of records, ``begin`` is one write transaction that says what to do with each:
 
 * ``send``     not sent yet (or it failed for sure last time): claimed now, send it;
-* ``lookup``   an earlier attempt sent it and never learned the answer (the worker died, the
-               answer was lost): ask the ERP for the reference before sending again;
+* ``lookup``   an earlier attempt sent this create and never learned the answer (the worker
+               died, the answer was lost): ask the ERP for the reference before sending again
+               (an update or upsert is simply sent again: it cannot make a second document);
 * ``busy``     another attempt claimed it less than ``window`` seconds ago and may still be
                waiting for the ERP: try again later;
 * ``done``     exported already (the same item, by an earlier attempt): nothing to send;
@@ -60,8 +61,11 @@ class SqlExportLedger:
                     out[ref] = {"action": "duplicate", "document_key": done_other.document_key,
                                 "response": done_other.response, "by": done_other.item_key}
                     continue
-                action = "lookup" if (own is not None and own.status == "sending") or any(
-                    r.status in ("sending", "done") for r in others) else "send"
+                # a create whose fate is unknown is looked up; an update or upsert is sent again
+                # (writing the same values twice changes nothing, and upsert finds its document)
+                unknown = (own is not None and own.status == "sending") or any(r.status in ("sending", "done")
+                                                                               for r in others)
+                action = "lookup" if unknown and e.get("operation", "create") == "create" else "send"
                 if own is None:
                     own = ErpExport(connection_id=target["connection_id"], system=target["system"],
                                     entity=target["entity"], external_ref=ref, item_key=key,
