@@ -45,9 +45,8 @@ def _items(request: Request, body: bytes) -> list[dict[str, Any]]:
     return items
 
 
-@router.api_route("/webhook/{path:path}", methods=["GET", "POST", "PUT"], operation_id="webhooks-call",
-                  response_class=JSONBytes)
 async def call_webhook(path: str, request: Request) -> JSONBytes:
+    """Start a run of the active workflow listening on this path (its trigger checks the call)."""
     platform: Platform = request.app.state.platform
     route = platform.webhook_route(path.strip("/"))
     if route is None:
@@ -78,6 +77,11 @@ async def call_webhook(path: str, request: Request) -> JSONBytes:
         return error_response(422, "run_failed", f"The workflow failed at '{err.get('node_id')}': {err.get('message')}",
                               {"run_id": run_id, **err})
     return JSONBytes({"run_id": run_id, "status": status or "running"}, status_code=202)
+
+
+for _method in ("GET", "POST", "PUT"):
+    router.add_api_route("/webhook/{path:path}", call_webhook, methods=[_method], response_class=JSONBytes,
+                         operation_id=f"webhooks-call-{_method.lower()}")
 
 
 @router.post("/webhook-waiting/{run_id}", operation_id="webhooks-resume", response_class=JSONBytes)
