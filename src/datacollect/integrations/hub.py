@@ -34,8 +34,20 @@ class IntegrationHub:
         services.extra["integrations"] = self
         self.services = services
         self._parts: list[Any] = []
+        self._checks: asyncio.Task[None] | None = None
+        #: what is wrong with the blob store (a missing bucket...), found at the first tick
+        self.blob_problem: str | None = None
+
+    async def _check_blobs(self) -> None:
+        from datacollect.integrations.s3 import check_blob_store
+
+        self.blob_problem = await check_blob_store(self.services.blobs)
+        if self.blob_problem:
+            log.error("blob store: %s", self.blob_problem)
 
     async def tick(self) -> None:
+        if self._checks is None and self.services.blobs is not None:
+            self._checks = asyncio.get_running_loop().create_task(self._check_blobs())
         for part in self._parts:
             try:
                 await part.tick()
