@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from datacollect.db.forms_models import Campaign, FormLink, FormRequest, FormResponse
@@ -167,7 +167,8 @@ def create_campaign(session: Session, form_id: str, recipients: list[Any], *, ac
     session.add(camp)
     last = _last_answers(session, row.name, [p.get("email") for p in people]) if prefill_last_response else {}
     out: list[tuple[FormRequest, str]] = []
-    rows = []
+    rows: list[dict[str, Any]] = []
+    portal = delivery == "portal"
     for i, p in enumerate(people):
         values: dict[str, Any] = {}
         if p.get("email") and p["email"].lower() in last:
@@ -176,18 +177,17 @@ def create_campaign(session: Session, form_id: str, recipients: list[Any], *, ac
             prefill if isinstance(prefill, dict) else None)
         if per:
             values.update(per)
-        req = FormRequest(id=uuid.uuid4().hex, campaign_id=camp.id, form_key=row.key, recipient=p, email=p.get("email"), phone=p.get("phone") or p.get("mobile"),
-                          state="pending", expires_at=expires,
-                          prefill=_clean_prefill(schema, values) if values else None,
-                          next_action_at=t if delivery != "portal" else deadline,
-                          created_at=t, reminders_sent=0)
-        if delivery == "portal":
-            req.state, req.sent_at = "sent", t
-        rows.append(req)
-    session.add_all(rows)
-    session.flush()
-    if delivery == "portal":
-        out = [(r, mint_link(session, r.id, "portal", t)) for r in rows]
+        rows.append({"id": uuid.uuid4().hex, "campaign_id": camp.id, "form_key": row.key, "recipient": p,
+                     "email": p.get("email"), "phone": p.get("phone") or p.get("mobile"),
+                     "state": "sent" if portal else "pending", "sent_at": t if portal else None,
+                     "expires_at": expires, "prefill": _clean_prefill(schema, values) if values else None,
+                     "next_action_at": deadline if portal else t, "created_at": t, "reminders_sent": 0})
+    session.flush()  # the campaign first
+    for i in range(0, len(rows), 2000):  # Core inserts: a campaign of 10,000 is one short transaction
+        session.execute(insert(FormRequest), rows[i:i + 2000])
+    if portal:
+        reqs = {r.id: r for r in session.scalars(select(FormRequest).where(FormRequest.campaign_id == camp.id))}
+        out = [(reqs[r["id"]], mint_link(session, r["id"], "portal", t)) for r in rows]
     return camp, out
 
 
@@ -255,17 +255,29 @@ def list_campaigns(session: Session, form_key: str | None = None, page: int = 1,
 def claim_due(session: Session, at: datetime, limit: int = 200, lease: float = 300.0) -> list[FormRequest]:
     """Requests whose next action is due, claimed by moving their time ``lease`` seconds on
     (compare-and-set, so two schedulers never act on the same request at once)."""
-    rows = list(session.scalars(select(FormRequest).where(FormRequest.next_action_at <= at)
-                                .order_by(FormRequest.next_action_at).limit(limit)))
+    due = session.execute(select(FormRequest.id, FormRequest.next_action_at)
+                          .where(FormRequest.next_action_at <= at)
+                          .order_by(FormRequest.next_action_at).limit(limit)).all()
     claimed = []
     until = at + timedelta(seconds=lease)
-    for r in rows:
-        res = session.execute(update(FormRequest).where(FormRequest.id == r.id,
-                                                         FormRequest.next_action_at == r.next_action_at)
+    for rid, when in due:
+        res = session.execute(update(FormRequest).where(FormRequest.id == rid, FormRequest.next_action_at == when)
                               .values(next_action_at=until).execution_options(synchronize_session=False))
         if res.rowcount:  # type: ignore[attr-defined]
-            claimed.append(r)
-    return claimed
+            claimed.append(rid)
+    if not claimed:
+        return []
+    q = select(FormRequest).where(FormRequest.id.in_(claimed)).execution_options(populate_existing=True)
+    order = {rid: i for i, rid in enumerate(claimed)}
+    return sorted(session.scalars(q), key=lambda r: order[r.id])
+
+
+def anything_due(session: Session, at: datetime) -> bool:
+    """A cheap read: is any request or campaign due (so a write transaction is worth taking)?"""
+    req = session.execute(select(FormRequest.id).where(FormRequest.next_action_at <= at).limit(1)).first()
+    if req is not None:
+        return True
+    return session.execute(select(Campaign.id).where(Campaign.next_check_at <= at).limit(1)).first() is not None
 
 
 def claim_campaign_checks(session: Session, at: datetime, limit: int = 50) -> list[Campaign]:

@@ -76,6 +76,7 @@ class FormsService:
         self.sms = sms
         self.runner = runner
         self._round: asyncio.Task[int] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._again = False
         self._triggers: dict[str, list[tuple[str, str]]] = {}
         self._triggers_stamp: Any = None
@@ -148,11 +149,15 @@ class FormsService:
 
     # -- delivery -------------------------------------------------------------------------
     def kick(self) -> None:
-        """Start a delivery round now (in the background) unless one is running."""
+        """Start a delivery round now (in the background) unless one is running. From a
+        worker thread (a sync endpoint) the round is started on the platform's loop."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            return  # no loop (a CLI call): the scheduler's tick delivers
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.call_soon_threadsafe(self.kick)
+            return  # else no loop at all (a CLI call): the scheduler's tick delivers
+        self._loop = loop
         if self._round is not None and not self._round.done():
             self._again = True
             return
@@ -172,6 +177,7 @@ class FormsService:
 
     async def tick(self) -> None:
         """The scheduler's hook (every tick): start a round when something may be due."""
+        self._loop = asyncio.get_running_loop()
         if self._round is None or self._round.done():
             self.kick()
 
@@ -187,7 +193,9 @@ class FormsService:
         total = 0
         while True:
             at_ = at or now()
-            jobs, acted = self._plan(at_, batch)
+            if not await asyncio.to_thread(self._due, at_):
+                return total
+            jobs, acted = await asyncio.to_thread(self._plan, at_, batch)
             total += acted
             if jobs:
                 await self._send(jobs, at_)
@@ -195,6 +203,10 @@ class FormsService:
             total += n
             if acted < batch:
                 return total
+
+    def _due(self, at: datetime) -> bool:
+        with self.db.session() as s:
+            return camps.anything_due(s, at)
 
     def _plan(self, at: datetime, batch: int) -> tuple[list[_Job], int]:
         jobs: list[_Job] = []
@@ -206,7 +218,6 @@ class FormsService:
             campaigns = {c.id: c for c in s.scalars(select(Campaign).where(Campaign.id.in_(cids)))}
             forms: dict[str, Any] = {}
             for r in due:
-                s.refresh(r)
                 c = campaigns[r.campaign_id]
                 if c.form_key not in forms:
                     row = find_version(s, c.form_key)
@@ -287,10 +298,17 @@ class FormsService:
                         "No SMS provider is configured")
                 except Exception as exc:
                     results[i] = exc
+        await asyncio.to_thread(self._record, jobs, results, at)
+
+    def _record(self, jobs: list[_Job], results: list[Any], at: datetime) -> None:
         with self.db.write() as s:
+            reqs = {r.id: r for r in s.scalars(select(FormRequest).where(
+                FormRequest.id.in_([j.request_id for j in jobs])))}
+            cmap = {c.id: c for c in s.scalars(select(Campaign).where(
+                Campaign.id.in_({j.campaign_id for j in jobs})))}
             for j, res in zip(jobs, results, strict=True):
-                r = s.get(FormRequest, j.request_id)
-                c = s.get(Campaign, j.campaign_id)
+                r = reqs.get(j.request_id)
+                c = cmap.get(j.campaign_id)
                 if r is None or c is None:
                     continue
                 if isinstance(res, RecipientRefused):
@@ -313,6 +331,18 @@ class FormsService:
                     r.next_action_at = camps.next_action(r, c, at)
 
     async def _escalate(self, at: datetime) -> int:
+        due, work = await asyncio.to_thread(self._plan_escalations, at)
+        for cid, owner, subject, text, body_html in work:
+            if self.mailer is None:
+                log.warning("campaign %s: no mail server to escalate to %s", cid, owner)
+                continue
+            try:
+                await self.mailer.send([owner], subject, text, body_html, {"Idempotency-Key": f"escalation/{cid}"})
+            except Exception as exc:
+                log.warning("campaign %s: the escalation to %s failed: %s", cid, owner, exc)
+        return due
+
+    def _plan_escalations(self, at: datetime) -> tuple[int, list[tuple[str, str, str, str, str]]]:
         with self.db.write() as s:
             due = camps.claim_campaign_checks(s, at)
             work = []
@@ -334,15 +364,7 @@ class FormsService:
                                               "phone": r.phone, "id": r.id, "state": "overdue"} for r in left]}
                     work.append((c.id, c.escalation_owner, *render_escalation(scope)))
                     c.escalated_at = at
-        for cid, owner, subject, text, body_html in work:
-            if self.mailer is None:
-                log.warning("campaign %s: no mail server to escalate to %s", cid, owner)
-                continue
-            try:
-                await self.mailer.send([owner], subject, text, body_html, {"Idempotency-Key": f"escalation/{cid}"})
-            except Exception as exc:
-                log.warning("campaign %s: the escalation to %s failed: %s", cid, owner, exc)
-        return len(due)
+            return len(due), work
 
     # -- mail ledger ----------------------------------------------------------------------
     def _claim_mail(self, key: str, to: list[str]) -> str | None:
