@@ -206,33 +206,58 @@ def own_cpu_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
+def postgres_cpu_seconds() -> dict[int, float]:
+    """CPU time of each PostgreSQL process of this machine (the server and its backends)."""
+    out: dict[int, float] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if (d / "comm").read_text().strip() == "postgres":
+                    t = cpu_seconds(int(d.name))
+                    if t is not None:
+                        out[int(d.name)] = t
+            except OSError:
+                continue
+    return out
+
+
 @dataclass
 class CpuUse:
-    """Cores used during the measured load: the server, the load generator, everything else."""
+    """Cores used during the measured load: the server, the load generator, the PostgreSQL
+    processes, and the whole machine."""
 
     server: float | None = None
     generator: float | None = None
+    postgres: float | None = None
     machine: float | None = None
+    ours_postgres: bool = False  # the case ran on PostgreSQL, so its work is the case's
 
     @property
     def others(self) -> float | None:
+        """What the rest of the machine used (PostgreSQL too, unless the case ran on it)."""
         if None in (self.server, self.generator, self.machine):
             return None
-        return max(0.0, self.machine - self.server - self.generator)  # type: ignore[operator]
+        mine = self.server + self.generator + (self.postgres or 0.0 if self.ours_postgres else 0.0)  # type: ignore[operator]
+        return max(0.0, self.machine - mine)  # type: ignore[operator]
 
 
 class CpuMeter:
-    def __init__(self, server_pid: int) -> None:
+    def __init__(self, server_pid: int, on_postgres: bool) -> None:
         self.pid = server_pid
+        self.on_postgres = on_postgres
         self.t0 = time.monotonic()
         self.s0, self.g0, self.m0 = cpu_seconds(server_pid), own_cpu_seconds(), machine_busy_seconds()
+        self.p0 = postgres_cpu_seconds()
 
     def stop(self) -> CpuUse:
         dt = time.monotonic() - self.t0
         s1, g1, m1 = cpu_seconds(self.pid), own_cpu_seconds(), machine_busy_seconds()
+        p1 = postgres_cpu_seconds()
+        pg = sum(t - self.p0.get(pid, 0.0) for pid, t in p1.items()) / dt if p1 else None
         return CpuUse(server=(s1 - self.s0) / dt if s1 is not None and self.s0 is not None else None,
-                      generator=(g1 - self.g0) / dt,
-                      machine=(m1 - self.m0) / dt if m1 is not None and self.m0 is not None else None)
+                      generator=(g1 - self.g0) / dt, postgres=pg,
+                      machine=(m1 - self.m0) / dt if m1 is not None and self.m0 is not None else None,
+                      ours_postgres=self.on_postgres)
 
 
 def wait_quiet(limit: float, threshold: float = 0.25) -> float | None:
@@ -250,6 +275,19 @@ def wait_quiet(limit: float, threshold: float = 0.25) -> float | None:
         busy = m1 - m0
         calm = calm + 1 if busy < threshold else 0
     return busy
+
+
+def code_version() -> str:
+    """The commit the server runs (it is installed from this checkout), and whether src/ differs."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=root, capture_output=True,
+                               text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" with uncommitted changes in src/" if dirty else "")
 
 
 def free_port() -> int:
@@ -580,7 +618,7 @@ def run_case(scenario: str, database: str, args: argparse.Namespace) -> Result:
                 res.sent_ok += warm.ok
             profiler = start_profile(server.pid, args.duration, work) if args.profile else None
             log(f"[{scenario}/{database}] load: {args.clients} clients for {args.duration:g} s")
-            meter = CpuMeter(server.pid)
+            meter = CpuMeter(server.pid, pg is not None)
             res.load = load(args.duration, 20_000_000)
             res.cpu = meter.stop()
             res.sent_ok += res.load.ok
@@ -724,7 +762,7 @@ def target_text(scenario: str) -> str:
     return ", ".join(parts)
 
 
-def report(results: list[Result], args: argparse.Namespace, pg_version: str | None) -> str:
+def report(results: list[Result], args: argparse.Namespace, pg_version: str | None, code: str) -> str:
     out = ["| scenario | database | clients | runs/s | p50 ms | p99 ms | peak RSS MB | errors | server cores "
            "| others' cores | DESIGN §12 target |",
            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
@@ -746,14 +784,15 @@ def report(results: list[Result], args: argparse.Namespace, pg_version: str | No
         "",
         f"Machine: {nproc()} cores ({cpu_model()}), Python {pyplatform.python_version()}, "
         f"SQLite {sqlite3.sqlite_version}" + (f", PostgreSQL {pg_version}" if pg_version else "")
-        + f", {pyplatform.system()} {pyplatform.release()}.",
+        + f", {pyplatform.system()} {pyplatform.release()}. Code: {code}.",
         f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Load: {', '.join(gens) or '—'}{wrk_version} on the same "
         f"machine, {args.clients} closed-loop clients over keep-alive connections, {args.duration:g} s "
         f"after {args.warmup:g} s of warm-up; one `datacollect up` process per row (embedded shape, "
         "in-process worker pool and scheduler).",
         "runs/s counts calls answered 200, i.e. runs that went end to end and were committed. "
         "Server cores: CPU the server process used during the load (1.00 is one core); others' cores: "
-        "what every other process used meanwhile (PostgreSQL and the kernel's loopback work included).",
+        "what the rest of the machine used meanwhile, other than the load generator and, on the PostgreSQL "
+        "rows, PostgreSQL (the kernel's loopback work is in it).",
     ]
     others = [r.cpu.others for r in results if r.cpu and r.cpu.others is not None]
     if others:
@@ -774,7 +813,8 @@ def details(r: Result) -> str:
     if r.cpu is not None:
         c = r.cpu
         lines.append(f"  cores busy during the load: server {fmt(c.server, 2)}, load generator {fmt(c.generator, 2)}, "
-                     f"other processes (PostgreSQL and the kernel's loopback work included) {fmt(c.others, 2)} (machine {fmt(c.machine, 2)} of {nproc()})")
+                     f"PostgreSQL {fmt(c.postgres, 2)}{' (this case)' if c.ours_postgres else ' (not this case)'}, "
+                     f"everything else {fmt(c.others, 2)}; machine {fmt(c.machine, 2)} of {nproc()}")
     if r.runs:
         lines.append(f"  runs in the API: {r.runs}; 200 answers sent in all (check + warm-up + load): {r.sent_ok}")
     if r.scenario == "five-node" and r.rows is not None:
@@ -826,11 +866,12 @@ def main() -> None:
         except Exception as exc:
             log(f"PostgreSQL at {args.pg_url} cannot be reached ({exc}); its cases will fail")
 
+    code = code_version()
     results = [run_case(sc, db, args) for db in dbs for sc in scenarios]
     print()
     print("\n\n".join(details(r) for r in results))
     print()
-    print(report(results, args, pg_version))
+    print(report(results, args, pg_version, code))
     if args.profile:
         print("\n(py-spy sampled the server during the load, which costs it some time: compare figures "
               "without --profile)")

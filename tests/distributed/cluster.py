@@ -255,3 +255,74 @@ class Cluster:
     def close(self) -> None:
         for name in list(self.procs):
             self.stop(name, timeout=10)
+
+
+class CountingServer:
+    """An HTTP endpoint that answers after ``delay`` seconds and counts calls per Idempotency-Key."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        import threading
+        from collections import Counter
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        counts: Counter[str] = Counter()
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                time.sleep(delay)
+                with lock:
+                    counts[self.headers.get("Idempotency-Key") or ""] += 1
+                body = b'{"ok": true}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.counts = counts
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/figures"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def export_workflow(target_url: str, endpoint: str) -> dict[str, Any]:
+    """The five-node workflow with a call to an outside API before the write (manual trigger)."""
+    wf = five_node_workflow(target_url, trigger="ManualTrigger")
+    wf["id"] = "export"
+    wf["nodes"].insert(4, {"id": "call", "type": "APICall", "config": {
+        "endpoint": endpoint, "method": "POST", "body_mapping": {"run": "{{ run.id }}"}}})
+    wf["edges"][-1] = {"from": "map", "to": "call"}
+    wf["edges"].append({"from": "call", "to": "store"})
+    return wf
+
+
+def run_counts(pg: PgSchema, workflow_id: str) -> dict[str, int]:
+    return {s: n for s, n in pg.rows("SELECT status, count(*) FROM runs WHERE workflow_id = :w GROUP BY status",
+                                     w=workflow_id)}
+
+
+def wait_runs(pg: PgSchema, workflow_id: str, total: int, timeout: float) -> dict[str, int]:
+    """Wait until ``total`` runs of the workflow have settled; answers runs per status."""
+    deadline = time.monotonic() + timeout
+    counts: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        try:
+            counts = run_counts(pg, workflow_id)
+        except Exception:  # the database is restarting
+            time.sleep(0.5)
+            continue
+        if sum(n for s, n in counts.items() if s in ("completed", "failed", "cancelled")) >= total:
+            return counts
+        time.sleep(0.25)
+    return counts

@@ -115,6 +115,11 @@ class SqlTx:
             q = q.where(A.c.lane.in_(list(lanes)))
         return [dict(r) for r in self.c.execute(q).mappings()]
 
+    def run_snapshot(self, run_id: str, limit: int) -> list[Row] | None:
+        """Every activation of the run, or None when it has more than ``limit``."""
+        rows = [dict(r) for r in self.c.execute(select(A).where(A.c.run_id == run_id).limit(limit + 1)).mappings()]
+        return rows if len(rows) <= limit else None
+
     def pending_below(self, run_id: str, node_id: str, lane: str) -> list[Row]:
         q = select(A).where(A.c.run_id == run_id, A.c.node_id == node_id, A.c.status == "pending",
                             A.c.lane.like(lane.replace("%", r"\%").replace("_", r"\_") + ".%", escape="\\"))

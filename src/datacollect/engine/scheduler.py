@@ -116,6 +116,12 @@ class Scheduler:
         now = time.monotonic()
         since = {i: self._ready_since.get(i, now) for i in ready}
         due = [i for i, t in since.items() if now - t >= self.reconcile_after]
+        backlog = getattr(self.runner.dispatcher, "backlog", None)
+        waiting = backlog() if backlog is not None and due else None
+        if waiting:  # that many messages still wait for a worker: theirs may be among them
+            due.sort(key=lambda i: since[i])
+            overdue = [i for i in due if now - since[i] >= 10 * self.reconcile_after]
+            due = list(dict.fromkeys(due[:max(0, len(due) - waiting)] + overdue))
         for i in due:
             since[i] = now
         self._ready_since = since

@@ -47,7 +47,7 @@ class CeleryDispatcher(Dispatcher):
     """Sends ready activations to Celery. ``inflight`` is always empty: the queue holds them."""
 
     def __init__(self, app: Any, settings: Settings, platform: Any) -> None:
-        from datacollect.worker.celery_app import TASK, queue_name
+        from datacollect.worker.celery_app import TASK, queue_name, queues_of
 
         self.app = app
         self.task = TASK
@@ -55,6 +55,7 @@ class CeleryDispatcher(Dispatcher):
         self.platform = platform
         self.runner: Runner = platform.runner
         self.node_queues = dict(settings.node_queues)
+        self.queues = queues_of(settings)
         self.redis_url = str(settings.redis_url)
         self.channel = settled_channel(self.redis_url)
         self.inflight: set[str] = set()
@@ -79,6 +80,19 @@ class CeleryDispatcher(Dispatcher):
     def announce_settled(self, run: dict[str, Any]) -> None:
         self._outbox.put(("settled", {"id": run["id"], "status": run["status"]}))
         self._ensure_thread()
+
+    def backlog(self) -> int | None:
+        """Messages waiting in the queues or reserved by workers (None when Redis is away): the
+        reconciler does not send again what may still be among them."""
+        try:
+            pipe = self._client().pipeline(transaction=False)
+            for q in self.queues:
+                pipe.llen(self.queue_name(q))
+            pipe.hlen("unacked")
+            return int(sum(pipe.execute()))
+        except Exception:
+            self._redis = None
+            return None
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until the outbox is sent (at shutdown)."""

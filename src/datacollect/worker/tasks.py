@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import time
 from typing import Any
 
@@ -49,6 +50,8 @@ class WorkerProcess:
         self.platform = Platform.create(settings, migrate=False)
         self.loop = asyncio.new_event_loop()
         runner = self.platform.runner
+        # leases name the host and process that hold them (what an operator looks for)
+        runner.worker_id = f"{socket.gethostname()[:40]}-{os.getpid()}"
         self.dispatcher = CeleryDispatcher(app, settings, self.platform)
         takes = set(split_queues(settings.worker_queues))
         runner.keep_here = lambda cn: self.dispatcher.queue_of(cn.type) in takes
