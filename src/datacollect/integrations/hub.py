@@ -34,6 +34,12 @@ class IntegrationHub:
         services.extra["integrations"] = self
         self.services = services
         self._parts: list[Any] = []
+        self.email: Any = None
+        if getattr(settings, "email_triggers", True):
+            from datacollect.integrations.imap import EmailPoller
+
+            self.email = EmailPoller(db, runner, services, self.connections)
+            self._parts.append(self.email)
         self._checks: asyncio.Task[None] | None = None
         #: what is wrong with the blob store (a missing bucket...), found at the first tick
         self.blob_problem: str | None = None
