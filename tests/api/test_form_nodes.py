@@ -172,3 +172,18 @@ async def test_send_email_never_sends_twice_for_one_idempotency_key(api: Api, sm
     with pytest.raises(NodeError, match="refused"):
         await node.run(make_ctx("mail", services=api.platform.services, run_id="run-43"),
                        [{"email": "bounce@x.example", "company": "B", "name": "B"}])
+
+
+async def test_answers_arriving_together_each_get_their_lane_and_none_is_lost(api: Api, smtp: SmtpServer) -> None:
+    emails = [f"s{i}@x.example" for i in range(8)]
+    run_id, tokens = await start(api, smtp, "together", {"recipients": emails}, mails=len(emails))
+    await asyncio.gather(*(submit(api, tokens[e], company_name=e) for e in emails))
+    await settled(api, run_id)
+    lanes = seen(run_id)
+    assert sorted(i["company_name"] for s in lanes for i in s["items"]) == sorted(emails)
+    assert len({s["lane"] for s in lanes}) == len(emails)
+    from sqlalchemy import func, select
+
+    from datacollect.db.models import PendingEvent
+    with api.platform.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(PendingEvent)) == 0

@@ -6,7 +6,8 @@ resubmission after changes were requested) appends a ``response_changes`` row wi
 when, the values before and after, and why.
 
 The item a workflow sees for a response (``response_item``) is the answers at the top level
-plus ``response_id``, ``recipient``, ``campaign_id``, ``submitted_at`` and ``_form``
+plus ``response_id``, ``revision`` (2 and up for a resubmission), ``recipient``, ``campaign_id``,
+``submitted_at`` and ``_form``
 (``name``, ``version``, ``key``, ``required``: the required fields shown to this respondent).
 """
 
@@ -36,7 +37,7 @@ TRANSITIONS = {
     "approved": {"changes_requested", "rejected", "submitted"},
     "rejected": {"changes_requested", "approved", "submitted"},
 }
-META_KEYS = ("response_id", "recipient", "campaign_id", "submitted_at", "_form")
+META_KEYS = ("response_id", "revision", "recipient", "campaign_id", "submitted_at", "_form")
 
 
 def now() -> datetime:
@@ -49,8 +50,8 @@ def required_shown(schema: FormSchema, cleaned: dict[str, Any]) -> list[str]:
 
 def response_item(resp: FormResponse, schema: FormSchema | None = None) -> dict[str, Any]:
     required = required_shown(schema, resp.answers) if schema is not None else []
-    return {**resp.answers, "response_id": resp.id, "recipient": resp.recipient, "campaign_id": resp.campaign_id,
-            "submitted_at": resp.submitted_at.isoformat(),
+    return {**resp.answers, "response_id": resp.id, "revision": resp.revision, "recipient": resp.recipient,
+            "campaign_id": resp.campaign_id, "submitted_at": resp.submitted_at.isoformat(),
             "_form": {"name": resp.form_name, "version": resp.form_version, "key": resp.form_key,
                       "required": required}}
 
@@ -231,3 +232,29 @@ def flat_row(resp: FormResponse, fields: list[str]) -> list[Any]:
 
 EXPORT_META = ["response_id", "form", "version", "campaign_id", "recipient_email", "recipient_name", "status",
                "submitted_at", "updated_at"]
+
+
+def previous_answers(session: Session, resp: FormResponse) -> dict[str, Any] | None:
+    """The answers as they were before the response's last change of answers (a resubmission
+    or an edit), or None when they never changed. Used by reviews to show both side by side."""
+    for c in reversed(changes(session, resp.id)):
+        if c.action == "resubmitted" and isinstance(c.before, dict):
+            return dict(c.before)
+        if c.action == "edited" and isinstance(c.before, dict):
+            return {**resp.answers, **c.before}
+    return None
+
+
+def last_period_response(session: Session, resp: FormResponse) -> FormResponse | None:
+    """The same recipient's newest answer to the same form (any version) submitted before this
+    one in another campaign: last period's figures, for reviews to compare with."""
+    from sqlalchemy import or_
+
+    if not resp.recipient_email:
+        return None
+    q = select(FormResponse).where(FormResponse.form_name == resp.form_name,
+                                   func.lower(FormResponse.recipient_email) == resp.recipient_email.lower(),
+                                   FormResponse.id != resp.id, FormResponse.submitted_at < resp.submitted_at)
+    if resp.campaign_id:
+        q = q.where(or_(FormResponse.campaign_id.is_(None), FormResponse.campaign_id != resp.campaign_id))
+    return session.scalars(q.order_by(FormResponse.submitted_at.desc()).limit(1)).first()

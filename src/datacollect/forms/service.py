@@ -81,6 +81,9 @@ class FormsService:
         self._triggers: dict[str, list[tuple[str, str]]] = {}
         self._triggers_stamp: Any = None
         self._triggers_at = 0.0
+        #: awaited after each stored submission with the response's item (the reviews service
+        #: takes back a response that answers a request for changes)
+        self.submit_listeners: list[Any] = []
 
     @property
     def public_url(self) -> str:
@@ -142,10 +145,15 @@ class FormsService:
     def finish(self, campaign_id: str) -> None:
         """The SendForm waiting for this campaign has gone on: later answers are stored but
         wake nothing."""
+        from sqlalchemy import delete
+
+        from datacollect.db.models import PendingEvent
+
         with self.db.write() as s:
             camp = s.get(Campaign, campaign_id)
             if camp is not None:
                 camp.waiting = False
+            s.execute(delete(PendingEvent).where(PendingEvent.key == f"form:{campaign_id}"))
 
     # -- delivery -------------------------------------------------------------------------
     def kick(self) -> None:
@@ -418,6 +426,11 @@ class FormsService:
 
     async def after_submit(self, item: dict[str, Any], campaign_id: str | None, keep: bool,
                            triggers: list[tuple[tuple[str, str], str]]) -> None:
+        for listener in self.submit_listeners:
+            try:
+                await listener(item)
+            except Exception:  # the answer is stored; a listener's failure is logged, not the respondent's
+                log.exception("a submission listener failed for response %s", item.get("response_id"))
         if self.runner is None:
             return
         if campaign_id and keep:

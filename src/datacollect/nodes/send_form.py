@@ -169,7 +169,7 @@ class SendForm(Node):
         except Exception as exc:  # bad recipients, unknown form...: the node's error, in the user's words
             raise NodeError(getattr(exc, "message", None) or str(exc)) from exc
         ctx.log(f"sent {cfg.form_id} to {summary['total']} recipients (campaign {summary['id']})")
-        state = {"campaign_id": summary["id"], "expected": summary["total"],
+        state = {"campaign_id": summary["id"], "expected": summary["total"], "seen": 0,
                  "deadline": deadline.isoformat() if deadline else None}
         return Suspend(wait_for=self._key(summary["id"]), wake_at=deadline, state=state)
 
@@ -186,20 +186,27 @@ class SendForm(Node):
         cid = state["campaign_id"]
         mode = self.config.continue_
         deadline = datetime.fromisoformat(state["deadline"]) if state.get("deadline") else None
-        progress = forms.progress(cid)
-        expected, answered = progress["expected"], progress["answered"]
         timed_out = event.kind == "timer"
         item = event.payload if event.kind == "event" and isinstance(event.payload, dict) else None
-        summary = {"campaign_id": cid, "expected": expected, "answered": answered,
-                   "outstanding": max(0, expected - answered), "deadline_passed": timed_out}
+
+        def summary() -> dict[str, Any]:
+            p = forms.progress(cid)
+            return {"campaign_id": cid, "expected": p["expected"], "answered": p["answered"],
+                    "outstanding": max(0, p["expected"] - p["answered"]), "deadline_passed": timed_out}
+
+        if item is not None and (item.get("revision") or 1) == 1:
+            # first answers are counted as they come through here, so the node goes on only once
+            # every answer it counts has gone down the graph (none is left in flight)
+            state = {**state, "seen": int(state.get("seen") or 0) + 1}
+        seen, expected = int(state.get("seen") or 0), int(state["expected"])
         if mode == "each_response":
-            if timed_out or answered >= expected:
+            if timed_out or seen >= expected:
                 forms.finish(cid)
-                return {"main": [item] if item else [], "done": [summary]}
+                return {"main": [item] if item else [], "done": [summary()]}
             return Suspend(wait_for=self._key(cid), wake_at=deadline, state=state,
                            emit={"main": [item]} if item else None)
         needed = self._needed(expected) if mode == "quorum" else expected
-        if timed_out or (mode != "deadline" and answered >= needed):
+        if timed_out or (mode != "deadline" and seen >= needed):
             forms.finish(cid)
-            return {"main": forms.responses(cid), "done": [summary]}
+            return {"main": forms.responses(cid), "done": [summary()]}
         return Suspend(wait_for=self._key(cid), wake_at=deadline, state=state)
