@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.api.conftest import api  # noqa: F401  (the API fixture, for the integration tests too)
 from tests.integrations.fake_sap import FakeSap
 from tests.integrations.servers import ServedApp, serve
 

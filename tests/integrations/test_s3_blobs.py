@@ -15,7 +15,6 @@ from moto.server import ThreadedMotoServer
 
 from datacollect.integrations.blobs import BlobTooLarge, S3BlobStore, make_blob_store
 from datacollect.integrations.s3 import blob_error, check_blob_store
-from tests.api.conftest import api  # noqa: F401  (fixture, for the connection test)
 from tests.conftest import free_port, make_settings
 
 KEYS = {"access_key_id": "AKIAEXAMPLEKEY", "secret_access_key": "example-secret-key", "region": "eu-central-1"}
@@ -104,7 +103,7 @@ async def test_the_store_is_chosen_by_url_and_checked(s3_url: str, bucket: str, 
     assert client(s3_url).head_object(Bucket=bucket, Key="uploads/x.csv")["ContentLength"] == 1 << 20
 
 
-async def test_an_s3_connection_test_says_when_the_bucket_is_missing(api: Any, s3_url: str, bucket: str) -> None:  # noqa: F811
+async def test_an_s3_connection_test_says_when_the_bucket_is_missing(api: Any, s3_url: str, bucket: str) -> None:
     for id_, name, stage in (("s3-ok", bucket, "ok"), ("s3-missing", "no-such-bucket", "not_found")):
         r = await api.post("/api/connections", json={"id": id_, "name": id_, "kind": "s3", "config": {
             "bucket": name, "endpoint_url": s3_url, **KEYS}})

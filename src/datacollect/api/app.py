@@ -24,6 +24,7 @@ from datacollect.api.routers import (
     public_forms,
     responses,
     runs,
+    webhook_subscriptions,
     webhooks,
     workflows,
 )
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     for r in (forms.router, campaigns.router, responses.router, public_forms.router):
         app.include_router(r)
     app.include_router(connections.router)
+    app.include_router(webhook_subscriptions.router)
     limit = (settings or (platform.settings if platform else Settings())).max_body_bytes
     app.add_middleware(errors.BodyLimit, limit=limit, skip=public_forms.is_upload_path)
     _serve_web(app)

@@ -34,6 +34,11 @@ class IntegrationHub:
         services.extra["integrations"] = self
         self.services = services
         self._parts: list[Any] = []
+        from datacollect.integrations.webhooks_out import WebhookHub
+
+        self.webhooks = WebhookHub(db, self.box, settings)
+        runner.on_run_settled.append(self.webhooks.on_run_settled)
+        self._parts.append(self.webhooks)
         self.email: Any = None
         if getattr(settings, "email_triggers", True):
             from datacollect.integrations.imap import EmailPoller
