@@ -19,6 +19,7 @@ from datacollect.api.routers import (
     campaigns,
     connections,
     forms,
+    lineage,
     misc,
     nodes,
     public_forms,
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         app.include_router(r)
     app.include_router(connections.router)
     app.include_router(webhook_subscriptions.router)
+    app.include_router(lineage.router)
     limit = (settings or (platform.settings if platform else Settings())).max_body_bytes
     app.add_middleware(errors.BodyLimit, limit=limit, skip=public_forms.is_upload_path)
     _serve_web(app)
