@@ -24,6 +24,8 @@ wf_app = typer.Typer(help="Workflows: validate, import, export.", no_args_is_hel
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(wf_app, name="workflows")
+connections_app = typer.Typer(help="Connections: stored credentials.", no_args_is_help=True)
+app.add_typer(connections_app, name="connections")
 console = Console()
 err = Console(stderr=True)
 
@@ -189,6 +191,43 @@ def openapi() -> None:
     from datacollect.api.app import create_app
 
     sys.stdout.write(json.dumps(create_app().openapi(), indent=1) + "\n")
+
+
+@connections_app.command("rotate-key")
+def connections_rotate_key(
+        generate: Annotated[bool, typer.Option("--generate", help="Print a new key and change nothing.")] = False,
+) -> None:
+    """Encrypt every stored secret again with the first key of DATACOLLECT_SECRETS_KEY.
+
+    Rotation: put the new key first and keep the old one after it (DATACOLLECT_SECRETS_KEY="new,old"),
+    run this command, then remove the old key."""
+    from datacollect.integrations.crypto import generate_key
+
+    if generate:
+        console.print(generate_key())
+        return
+    from datacollect.db.migrate import upgrade
+    from datacollect.db.session import Database
+    from datacollect.integrations.connections import rotate_secrets
+    from datacollect.integrations.crypto import SecretBox, parse_keys
+
+    settings = _settings()
+    keys = parse_keys(settings.secrets_key)
+    if not keys:
+        _fail("DATACOLLECT_SECRETS_KEY is not set: set it to \"<new key>,<old key>\" (a new key: "
+              "datacollect connections rotate-key --generate)")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.db_url)
+    db = Database(settings.db_url)
+    try:
+        with db.write() as s:
+            n = rotate_secrets(s, SecretBox(keys))
+    except DatacollectError as exc:
+        _fail(exc.message)
+    finally:
+        db.dispose()
+    console.print(f"{n} secret{'s' if n != 1 else ''} encrypted again with the first key"
+                  + ("; the other keys can now be removed" if len(keys) > 1 else ""))
 
 
 @db_app.command("upgrade")
