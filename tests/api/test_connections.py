@@ -214,3 +214,39 @@ async def test_netsuite_and_oracle_connections_are_tested_with_their_own_auth(ap
         answer = (await api.post(f"/api/connections/{kind}/test")).json()
         assert answer["ok"] is False and answer["stage"] == "auth", answer
         assert "wrong-secret" not in answer["message"]
+
+
+async def test_an_http_connection_with_oauth2_fetches_a_token_and_says_when_the_client_is_refused(api: Api) -> None:
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+
+    issued: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        request = Request(scope, receive)
+        if request.url.path == "/oauth/token":
+            form = await request.form()
+            ok = request.headers.get("authorization") == "Basic " + __import__("base64").b64encode(
+                b"collector-app:client-secret-1").decode() and form.get("grant_type") == "client_credentials"
+            if ok:
+                issued.append(f"tok-{len(issued)}")
+                response = JSONResponse({"access_token": issued[-1], "token_type": "Bearer", "expires_in": 3600})
+            else:
+                response = JSONResponse({"error": "invalid_client"}, 401)
+        elif request.headers.get("authorization") in [f"Bearer {t}" for t in issued]:
+            response = JSONResponse({"suppliers": []})
+        else:
+            response = JSONResponse({"error": "unauthorized"}, 401)
+        await response(scope, receive, send)
+
+    with serve(app) as server:
+        await create(api, {"base_url": server.url + "/api", "auth_type": "oauth2", "test_path": "/suppliers",
+                           "token_url": server.url + "/oauth/token", "client_id": "collector-app",
+                           "client_secret": "client-secret-1", "scope": "suppliers.read"}, id_="erp-api", kind="http")
+        answer = (await api.post("/api/connections/erp-api/test")).json()
+        assert answer["ok"] is True, answer
+        assert issued == ["tok-0"]
+        await api.patch("/api/connections/erp-api", json={"config": {"client_secret": "not-it"}})
+        answer = (await api.post("/api/connections/erp-api/test")).json()
+        assert answer["stage"] == "auth" and "invalid_client" in answer["message"]
+        assert "not-it" not in answer["message"]

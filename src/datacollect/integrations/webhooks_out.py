@@ -244,8 +244,8 @@ class WebhookHub:
     def on_run_settled(self, run: dict[str, Any]) -> None:
         """The runner's hook: runs that ended become events."""
         status = run.get("status")
-        if status not in ("completed", "failed", "cancelled"):
-            return
+        if status not in ("completed", "failed", "cancelled") or run.get("mode") == "test":
+            return  # editor test runs are no events
         event = f"run.{status}"
         if not self._matching(event, run.get("workflow_id")):
             return
