@@ -68,6 +68,10 @@ class Settings(BaseSettings):
         3600, description="Seconds Redis waits for a worker to acknowledge a message before giving it to another "
                           "worker. Keep it above the longest node; a redelivered message whose activation is "
                           "still running does nothing.")
+    concurrency_limits: dict[str, int] = Field(
+        {}, description="Limits shared by every worker, as JSON: parallel activations of a node type "
+                        '("node:ERPExport": 5) or of one stored connection ("connection:sap-prod": 5). A '
+                        "workflow's settings.max_parallel_runs limits its parallel runs.")
     reconcile_after: float = Field(
         30.0, description="Seconds a ready activation may wait for a worker before the scheduler sends it again "
                           "(a message lost with a restarted Redis, or never sent).")

@@ -54,6 +54,7 @@ class Platform:
         services = Services(mappings=SqlMappings(db), history=SqlHistory(db), data_sources=SqlDataSources(db),
                             public_url=settings.base_url)
         runner = Runner(store, reg, services, lease_seconds=settings.lease_seconds)
+        runner.limits = dict(settings.concurrency_limits)
         services.subruns = EngineSubRuns(runner)
         _add_forms(settings, db, services, runner)
         add_integrations(settings, db, services, runner)  # connections, ERP ledger, webhooks out, email

@@ -176,10 +176,12 @@ class Cluster:
         self.api_url: str | None = None
 
     def settings(self, **kw: Any) -> Any:
+        import json
+
         from datacollect.config import Settings
 
-        values = {k.removeprefix("DATACOLLECT_").lower(): v for k, v in self.env.items()
-                  if k.startswith("DATACOLLECT_")}
+        values = {k.removeprefix("DATACOLLECT_").lower(): json.loads(v) if v.startswith(("{", "[")) else v
+                  for k, v in self.env.items() if k.startswith("DATACOLLECT_")}
         values.update(kw)
         return Settings(**values)
 
@@ -267,12 +269,19 @@ class CountingServer:
 
         counts: Counter[str] = Counter()
         lock = threading.Lock()
+        self.in_flight = 0
+        self.most_in_flight = 0
+        me = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with lock:
+                    me.in_flight += 1
+                    me.most_in_flight = max(me.most_in_flight, me.in_flight)
                 time.sleep(delay)
                 with lock:
+                    me.in_flight -= 1
                     counts[self.headers.get("Idempotency-Key") or ""] += 1
                 body = b'{"ok": true}'
                 self.send_response(200)

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
+from datacollect.db.limits_models import ConcurrencySlot
 from datacollect.db.models import Activation, PendingEvent, Run, Workflow, WorkflowVersion
 from datacollect.db.session import Database
 from datacollect.engine.store import Row
@@ -23,6 +24,7 @@ R = Run.__table__
 W = Workflow.__table__
 V = WorkflowVersion.__table__
 E = PendingEvent.__table__
+L = ConcurrencySlot.__table__
 OPEN = ("pending", "ready", "running", "waiting")
 
 # Statements built once and reused: SQLAlchemy then skips building and keying them per call.
@@ -170,6 +172,24 @@ class SqlTx:
             return None
         self.c.execute(delete(E).where(E.c.id == r["id"]))
         return dict(r)
+
+    # concurrency limits
+    def take_slot(self, key: str, holder: str, limit: int, until: datetime, now: datetime) -> bool:
+        self.lock_key("slot:" + key)  # SQLite: the write lock taken at BEGIN serialises this
+        self.c.execute(delete(L).where(L.c.key == key, L.c.expires_at < now))
+        if self.c.execute(update(L).where(L.c.key == key, L.c.holder == holder).values(expires_at=until)).rowcount:
+            return True
+        if (self.c.execute(select(func.count()).select_from(L).where(L.c.key == key)).scalar() or 0) >= limit:
+            return False
+        self.c.execute(insert(L), [{"key": key, "holder": holder, "expires_at": until}])
+        return True
+
+    def free_slot(self, key: str, holder: str) -> None:
+        self.c.execute(delete(L).where(L.c.key == key, L.c.holder == holder))
+
+    def renew_slots(self, holders: list[str], until: datetime) -> None:
+        if holders:
+            self.c.execute(update(L).where(L.c.holder.in_(holders)).values(expires_at=until))
 
     def waiting_for(self, key: str, limit: int = 1000) -> list[Row]:
         q = select(A.c.id, A.c.run_id).where(A.c.wait_for == key, A.c.status == "waiting").limit(limit)

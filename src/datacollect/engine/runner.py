@@ -188,6 +188,10 @@ class Runner:
         self.hand_off = False
         #: distributed shape: the nodes this worker drives itself; the others are handed over
         self.keep_here: Callable[[CompiledNode], bool] | None = None
+        #: concurrency limits shared by every worker: ``{"node:ERPExport": 5, "connection:sap": 5}``;
+        #: a workflow's ``settings.max_parallel_runs`` limits its runs (see ``_take_run_slot``)
+        self.limits: dict[str, int] = {}
+        self._held: dict[str, list[str]] = {}  # activation id -> slots it holds
         self._error_runs: list[tuple[str, dict[str, Any]]] = []
 
     # -- versions ---------------------------------------------------------------------------
@@ -348,6 +352,8 @@ class Runner:
         seg.fresh = True
 
     async def _drive(self, seg: Segment) -> None:
+        if not self._take_run_slot(seg):
+            return
         stop_renewing = self._keep_leases(seg)
         try:
             while seg.queue:
@@ -371,6 +377,9 @@ class Runner:
             held = [a for a in seg.acts.values() if a.status == "running" and a.leased_by == seg.token and not a.new]
             try:
                 with self.store.transaction() as tx:
+                    slots = [seg.run["id"], *(a.id for a in seg.acts.values() if a.id in self._held)]
+                    if self.limits or _run_limit(seg.cw):
+                        tx.renew_slots(slots, until)
                     for a in held:
                         if tx.update_activation(a.id, {"lease_until": until},
                                                 expect={"status": "running", "leased_by": seg.token}):
@@ -391,6 +400,8 @@ class Runner:
             now = utcnow()
             self._set(seg, act, "running", leased_by=seg.token, attempts=act.attempts + 1, started_at=now,
                       lease_until=now + timedelta(seconds=self.lease_seconds))
+        if self.limits and not self._take_node_slots(seg, act, cn):
+            return
         if cn.cls.side_effects and not seg.cw.nodes[act.node_id].definition.disabled:
             # what happened so far is committed before anything leaves the engine
             self._flush(seg)
@@ -667,6 +678,65 @@ class Runner:
             self._set(seg, me, "skipped", finished_at=now)
             self._after_finish(seg, me)
 
+    # -- concurrency limits ---------------------------------------------------------------
+    def _limit_keys(self, cn: CompiledNode) -> list[str]:
+        keys = [f"node:{cn.type}"]
+        conn = getattr(cn.node.config, "connection", None)
+        if isinstance(conn, str) and "://" not in conn:  # a stored connection, by name
+            keys.append(f"connection:{conn}")
+        return [k for k in keys if k in self.limits]
+
+    def _take_node_slots(self, seg: Segment, act: Act, cn: CompiledNode) -> bool:
+        """Take a slot of each limit the node is under; when one is full, the activation waits
+        (ready again after a short pause) without holding a worker."""
+        keys = self._limit_keys(cn)
+        if not keys or act.id in self._held:
+            return True
+        now = utcnow()
+        until = now + timedelta(seconds=self.lease_seconds)
+        with self.store.transaction() as tx:
+            got: list[str] = []
+            for k in keys:
+                if not tx.take_slot(k, act.id, self.limits[k], until, now):
+                    for g in got:
+                        tx.free_slot(g, act.id)
+                    break
+                got.append(k)
+        if len(got) == len(keys):
+            self._held[act.id] = keys
+            return True
+        self._set(seg, act, "ready", leased_by=None, lease_until=None, attempts=max(act.attempts - 1, 0),
+                  wake_at=now + timedelta(seconds=random.uniform(0.2, 1.0)))
+        seg.fresh = False  # it is stored ready: another worker may take it
+        return False
+
+    def _take_run_slot(self, seg: Segment) -> bool:
+        """A workflow's ``settings.max_parallel_runs``: a run holds a slot while it runs (not while
+        it waits); a run without one leaves its ready work waiting, without holding a worker."""
+        limit = _run_limit(seg.cw)
+        if not limit or not seg.queue:
+            return True
+        now = utcnow()
+        with self.store.transaction() as tx:
+            if tx.take_slot(f"workflow:{seg.run['workflow_id']}", seg.run["id"], limit,
+                            now + timedelta(seconds=self.lease_seconds), now):
+                return True
+        wake = now + timedelta(seconds=random.uniform(0.2, 1.0))
+        for a in seg.queue:
+            self._set(seg, a, "ready", leased_by=None, lease_until=None, attempts=max(a.attempts - 1, 0), wake_at=wake)
+        seg.queue.clear()
+        seg.fresh = False
+        self._flush(seg, final=True)
+        return False
+
+    def _free_slots(self, seg: Segment, tx: StoreTx) -> None:
+        for a in seg.acts.values():
+            if a.status != "running" and a.id in self._held:
+                for k in self._held.pop(a.id):
+                    tx.free_slot(k, a.id)
+        if seg.run["status"] in RUN_SETTLED and _run_limit(seg.cw):
+            tx.free_slot(f"workflow:{seg.run['workflow_id']}", seg.run["id"])
+
     def _hand_over(self, seg: Segment, me: Act | None, node_id: str, lane: str, live: list[Any]) -> None:
         """The node runs on other workers (a queue this one does not take): store it ready and
         let the dispatcher send it there after the commit."""
@@ -749,6 +819,8 @@ class Runner:
                 self._settle_status(seg, self._open_counts(seg) if seg.fresh else tx.open_counts(seg.run["id"]))
             if seg.run_dirty:
                 tx.update_run(seg.run["id"], dict(seg.run_dirty))
+            if self._held or final and _run_limit(seg.cw):
+                self._free_slots(seg, tx)
             if final and seg.run["status"] in RUN_SETTLED:
                 settled = dict(seg.run)
                 handler = seg.cw.definition.settings.get("error_workflow")
@@ -1002,6 +1074,15 @@ class _DataSourcesView:
 
     def __getitem__(self, name: str) -> Any:
         return self.__getattr__(name)
+
+
+def _run_limit(cw: CompiledWorkflow) -> int | None:
+    """The workflow's ``settings.max_parallel_runs`` (None: no limit)."""
+    value = cw.definition.settings.get("max_parallel_runs")
+    try:
+        return int(value) if value else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _first(value: Any) -> Any:

@@ -58,6 +58,14 @@ class StoreTx(Protocol):
 
     def take_event(self, key: str) -> Row | None: ...
 
+    def take_slot(self, key: str, holder: str, limit: int, until: datetime, now: datetime) -> bool:
+        """Take (or keep) a slot of the concurrency limit ``key`` while fewer than ``limit``
+        holders have one; slots past their ``until`` are free."""
+
+    def free_slot(self, key: str, holder: str) -> None: ...
+
+    def renew_slots(self, holders: list[str], until: datetime) -> None: ...
+
 
 class Store(Protocol):
     def transaction(self) -> AbstractContextManager[StoreTx]: ...
