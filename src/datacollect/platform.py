@@ -23,6 +23,7 @@ from datacollect.engine.runner import Runner
 from datacollect.engine.scheduler import Scheduler
 from datacollect.integrations.hub import add_integrations
 from datacollect.nodes.registry import NodeRegistry, default_registry
+from datacollect.reviews.service import add_reviews
 
 log = logging.getLogger("datacollect")
 
@@ -57,6 +58,7 @@ class Platform:
         runner.limits = dict(settings.concurrency_limits)
         services.subruns = EngineSubRuns(runner)
         _add_forms(settings, db, services, runner)
+        add_reviews(settings, db, services, runner)  # review queues, the Review node's port
         add_integrations(settings, db, services, runner)  # connections, ERP ledger, webhooks out, email
         return cls(settings, db, store, reg, runner, services)
 
@@ -75,6 +77,7 @@ class Platform:
             self.scheduler = Scheduler(self.runner, SqlSchedules(self.db), self.settings.scheduler_interval,
                                        inflight=self.dispatcher.inflight, reconcile_after=reconcile_after)
             self.scheduler.hooks.append(self.services.forms.tick)
+            self.scheduler.hooks.append(self.services.extra["reviews"].tick)
             self.scheduler.hooks.append(self.services.extra["integrations"].tick)
             self._tasks.append(asyncio.get_running_loop().create_task(self.scheduler.serve()))
 
@@ -137,6 +140,7 @@ class Platform:
             except (TimeoutError, asyncio.CancelledError):
                 t.cancel()
         self._tasks.clear()
+        await self.services.extra["reviews"].stop()  # decisions being told
         if self.dispatcher:
             await self.dispatcher.drain(10)
             if hasattr(self.dispatcher, "close"):

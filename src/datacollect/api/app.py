@@ -24,6 +24,7 @@ from datacollect.api.routers import (
     nodes,
     public_forms,
     responses,
+    reviews,
     runs,
     webhook_subscriptions,
     webhooks,
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     for r in (forms.router, campaigns.router, responses.router, public_forms.router):
         app.include_router(r)
     app.include_router(connections.router)
+    app.include_router(reviews.router)
     app.include_router(webhook_subscriptions.router)
     app.include_router(lineage.router)
     limit = (settings or (platform.settings if platform else Settings())).max_body_bytes

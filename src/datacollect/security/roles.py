@@ -12,7 +12,7 @@ class Role(StrEnum):
     viewer = "viewer"
 
 
-READ = {"workflows:read", "runs:read", "nodes:read", "forms:read", "responses:read"}
+READ = {"workflows:read", "runs:read", "nodes:read", "forms:read", "responses:read", "reviews:read"}
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.viewer: frozenset(READ),
     Role.reviewer: frozenset(READ | {"reviews:decide", "responses:write"}),
@@ -20,7 +20,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                                     "connections:write", "mappings:write"}),
     Role.admin: frozenset(READ | {"workflows:write", "runs:write", "forms:write", "responses:write",
                                   "connections:write", "mappings:write", "reviews:decide", "users:manage",
-                                  "audit:read"}),
+                                  "audit:read", "reviews:manage"}),
 }
 RANK = {Role.viewer: 0, Role.reviewer: 1, Role.builder: 2, Role.admin: 3}
 
