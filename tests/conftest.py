@@ -4,6 +4,7 @@ test in a schema of its own."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import uuid
@@ -31,8 +32,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+SERVICES_LOCK = Path("/tmp/datacollect-test-services.lock")
+
+
 @pytest.fixture
-def pg_url() -> Iterator[str]:
+def services_in_use() -> Iterator[None]:
+    """Held (shared) while a test uses the PostgreSQL or Redis server; the tests that restart
+    them (tests/distributed) hold it exclusively, so a restart never hits another test."""
+    with open(SERVICES_LOCK, "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_SH)
+        yield
+
+
+@pytest.fixture
+def pg_url(services_in_use: None) -> Iterator[str]:
     if not port_open(5432, PG_HOST):
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432 (make services starts it)")
     schema = f"t_{uuid.uuid4().hex[:12]}"
