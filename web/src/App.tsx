@@ -11,6 +11,7 @@ import { ConfirmHost, Spinner, Toaster } from "./lib/ui";
 
 const EditorPage = lazy(() => import("./features/editor/EditorPage"));
 const RunPage = lazy(() => import("./features/runs/RunPage"));
+const PublicFormPage = lazy(() => import("./features/forms/PublicFormPage"));
 
 export const queryClient = new QueryClient({
   defaultOptions: {
@@ -36,6 +37,8 @@ const page = (node: React.ReactNode) => (
 
 const router = createBrowserRouter([
   { path: "/login", element: <LoginPage /> },
+  // a respondent's personal link: no login, no app frame
+  { path: "/f/:token", element: page(<PublicFormPage />) },
   {
     path: "/",
     element: <Layout />,

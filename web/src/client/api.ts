@@ -10,7 +10,19 @@ import type { paths } from "./schema";
 import { ApiError, toApiError } from "./errors";
 import { getToken, sessionExpired, setToken } from "./session";
 import type {
+  CampaignCreated,
+  CampaignSummary,
   Definition,
+  Delegated,
+  DraftSaved,
+  FormRead,
+  FormResponse,
+  FormSummary,
+  FormVersionInfo,
+  PublicForm,
+  ResponseDetail,
+  SendRequest,
+  Submitted,
   DefinitionEdge,
   Example,
   Item,
@@ -188,6 +200,128 @@ export const cancelRun = (id: string) =>
 
 export const retryRun = (id: string, fromNode: string | null) =>
   unwrap<Run>(client.POST("/api/runs/{run_id}/retry", { params: { path: { run_id: id } }, body: body({ from_node: fromNode }) }));
+
+// -- forms -------------------------------------------------------------------------------
+
+export const listForms = (query: { search?: string; page?: number; page_size?: number } = {}) =>
+  unwrap<Page<FormSummary>>(client.GET("/api/forms", { params: { query: clean(query) } }));
+
+/** A version by key (supplier_emissions_v2), or the newest version of a name. */
+export const getForm = (id: string) =>
+  unwrap<FormRead>(client.GET("/api/forms/{form_id}", { params: { path: { form_id: id } } }));
+
+/** Saves a form version; without `version` in the document, the next version of its name. */
+export const saveForm = (document: Record<string, unknown>) =>
+  unwrap<FormRead>(client.POST("/api/forms", { body: body(document) }));
+
+export const listFormVersions = (id: string) =>
+  unwrap<Page<FormVersionInfo>>(client.GET("/api/forms/{form_id}/versions", { params: { path: { form_id: id } } }));
+
+export const getFormJsonSchema = (id: string) =>
+  unwrap<Record<string, unknown>>(client.GET("/api/forms/{form_id}/json-schema", { params: { path: { form_id: id } } }));
+
+export const sendForm = (id: string, request: SendRequest) =>
+  unwrap<CampaignCreated>(client.POST("/api/forms/{form_id}/send", { params: { path: { form_id: id } }, body: body(request) }));
+
+export const listCampaigns = (query: { form?: string; page?: number; page_size?: number } = {}) =>
+  unwrap<Page<CampaignSummary>>(client.GET("/api/campaigns", { params: { query: clean(query) } }));
+
+// -- responses ---------------------------------------------------------------------------
+
+export interface ResponseQuery {
+  form?: string;
+  version?: string;
+  campaign?: string;
+  recipient?: string;
+  status?: string;
+  since?: string;
+  until?: string;
+  page?: number;
+  page_size?: number;
+}
+
+export const listResponses = (query: ResponseQuery = {}) =>
+  unwrap<Page<FormResponse>>(client.GET("/api/responses", { params: { query: clean(query) } }));
+
+export const getResponse = (id: string) =>
+  unwrap<ResponseDetail>(client.GET("/api/responses/{response_id}", { params: { path: { response_id: id } } }));
+
+export const updateResponse = (id: string, change: { status?: string; answers?: Record<string, unknown>; reason?: string; comments?: Record<string, string> }) =>
+  unwrap<ResponseDetail>(client.PUT("/api/responses/{response_id}", { params: { path: { response_id: id } }, body: body(change) }));
+
+/** Downloads the responses as CSV or Excel (the signed-in user's token goes with the request). */
+export async function downloadResponses(format: "csv" | "xlsx", query: ResponseQuery): Promise<void> {
+  const params = new URLSearchParams({ ...(clean(query) as Record<string, string>), format });
+  params.delete("page");
+  params.delete("page_size");
+  await downloadFile(`/api/responses?${params}`, `responses-${query.form || "all"}.${format}`);
+}
+
+/** Fetches an API answer with the session's token and saves it as a file. */
+export async function downloadFile(path: string, fallbackName: string): Promise<void> {
+  const token = getToken();
+  let response: Response;
+  try {
+    response = await fetch(path, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  } catch {
+    throw new ApiError(0, "network", "The server cannot be reached. Check your connection.");
+  }
+  if (!response.ok) {
+    if (response.status === 401 && token) sessionExpired();
+    throw toApiError(response.status, await readBody(response));
+  }
+  const disposition = response.headers.get("content-disposition") ?? "";
+  const name = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? fallbackName;
+  const url = URL.createObjectURL(await response.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+async function readBody(response: Response): Promise<unknown> {
+  const text = await response.text();
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return text;
+  }
+}
+
+// -- the public form (/f/{token}, no login) ----------------------------------------------
+
+export const getPublicForm = (token: string) =>
+  unwrap<PublicForm>(client.GET("/api/public/forms/{token}", { params: { path: { token } } }));
+
+export const savePublicDraft = (token: string, answers: Record<string, unknown>) =>
+  unwrap<DraftSaved>(client.PUT("/api/public/forms/{token}/draft", { params: { path: { token } }, body: body({ answers }) }));
+
+export const submitPublicForm = (token: string, answers: Record<string, unknown>) =>
+  unwrap<Submitted>(client.POST("/api/public/forms/{token}/submit", { params: { path: { token } }, body: body({ answers }) }));
+
+export const delegatePublicForm = (token: string, to: { email: string; name?: string; message?: string }) =>
+  unwrap<Delegated>(client.POST("/api/public/forms/{token}/delegate", { params: { path: { token } }, body: body(to) }));
+
+/** Uploads one file for a file field (`table.column` for a column); answers the reference to keep. */
+export async function uploadPublicFile(token: string, field: string, file: File): Promise<{ key: string; name: string; size: number; content_type: string }> {
+  const params = new URLSearchParams({ field, name: file.name });
+  let response: Response;
+  try {
+    response = await fetch(`/api/public/forms/${encodeURIComponent(token)}/files?${params}`, {
+      method: "POST",
+      headers: { "Content-Type": file.type || "application/octet-stream", Accept: "application/json" },
+      body: file,
+    });
+  } catch {
+    throw new ApiError(0, "network", "The file could not be sent. Check your connection and try again.");
+  }
+  const parsed = await readBody(response);
+  if (!response.ok) throw toApiError(response.status, parsed);
+  return parsed as { key: string; name: string; size: number; content_type: string };
+}
 
 /** Leaves out empty query values so the server sees only what was chosen. */
 function clean<T extends object>(query: T): T {

@@ -187,3 +187,145 @@ export interface RunRequest {
   test?: boolean;
   trigger_node?: string | null;
 }
+
+// -- forms, campaigns, responses (DESIGN §7) ----------------------------------------------
+
+export interface FormSummary {
+  name: string;
+  title: string;
+  /** The newest version's key, e.g. supplier_emissions_v2. */
+  key: string;
+  versions: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface FormVersionInfo {
+  key: string;
+  name: string;
+  version: string;
+  title: string;
+  created_at: string;
+  created_by: string | null;
+}
+
+export interface FormRead extends FormVersionInfo {
+  /** The form document as stored (see features/forms/schema.ts). */
+  schema: Record<string, unknown>;
+}
+
+export interface FormProblem {
+  path: string;
+  field: string | null;
+  message: string;
+}
+
+export interface UploadLimitInfo {
+  max_bytes: number;
+  max_mb: number;
+  accept: string[];
+  multiple: boolean;
+  max_files: number | null;
+}
+
+/** What `/f/{token}` needs: the form, the answers to start from and the link's state. */
+export interface PublicForm {
+  form: { key: string; name: string; version: string; title: string; description: string | null; schema: Record<string, unknown> };
+  link: {
+    state: string;
+    expires_at: string | null;
+    deadline: string | null;
+    opened_at: string | null;
+    draft_saved_at: string | null;
+    allow_drafts: boolean;
+    can_delegate: boolean;
+  };
+  recipient: { name?: string | null; email?: string | null; company?: string | null };
+  answers: Record<string, unknown>;
+  answers_from: "draft" | "response" | "prefill" | "empty";
+  comments: Record<string, string>;
+  upload_limits: Record<string, UploadLimitInfo>;
+}
+
+export interface DraftSaved {
+  saved_at: string;
+  state: string;
+  problems: { field: string; message: string; code?: string }[];
+}
+
+export interface Submitted {
+  response_id: string;
+  state: string;
+  submitted_at: string;
+  message: string;
+}
+
+export interface Delegated {
+  delegated_to: string;
+  state: string;
+  message: string;
+}
+
+export interface CampaignSummary {
+  id: string;
+  form_key: string;
+  name: string;
+  status: string;
+  delivery: string;
+  deadline: string | null;
+  total: number;
+  created_at: string;
+  counts: Record<string, number>;
+  answered: number;
+  outstanding: { request_id: string; recipient: Record<string, unknown>; state: string; sent_at: string | null }[];
+}
+
+export interface CampaignCreated extends CampaignSummary {
+  /** Portal delivery only: each request's personal link, shown this once. */
+  links: { request_id: string; recipient: Record<string, unknown>; url: string }[];
+}
+
+export interface SendRequest {
+  recipients: (string | Record<string, unknown>)[];
+  delivery: "email" | "portal" | "sms";
+  deadline?: string | null;
+  reminder_schedule?: string[];
+  name?: string;
+  subject?: string | null;
+  message?: string | null;
+  prefill_last_response?: boolean;
+}
+
+export type ResponseStatus = "submitted" | "changes_requested" | "approved" | "rejected";
+
+export interface FormResponse {
+  id: string;
+  form_key: string;
+  form_name: string;
+  form_version: string;
+  campaign_id: string | null;
+  request_id: string | null;
+  recipient: Record<string, unknown>;
+  answers: Record<string, unknown>;
+  status: ResponseStatus | string;
+  source: string;
+  run_id: string | null;
+  meta: Record<string, unknown>;
+  revision: number;
+  submitted_at: string;
+  updated_at: string;
+}
+
+export interface ResponseChange {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  before: unknown;
+  after: unknown;
+  reason: string | null;
+}
+
+export interface ResponseDetail extends FormResponse {
+  changes: ResponseChange[];
+}
