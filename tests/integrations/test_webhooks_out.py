@@ -232,3 +232,24 @@ async def test_bad_subscriptions_are_refused_and_viewers_cannot_see_them(api: Ap
     r = await api.post(f"/api/webhook-subscriptions/{sub['id']}/ping")
     assert r.status_code == 409
     assert (await api.delete(f"/api/webhook-subscriptions/{sub['id']}")).status_code == 204
+
+
+async def test_old_deliveries_are_pruned_and_pending_ones_kept(api: Api, receiver) -> None:
+    from datetime import timedelta
+
+    rec, server = receiver
+    sub = await subscribe(api, server.url, rec, events=["review.decided"])
+    hub = api.platform.services.extra["integrations"].webhooks
+    hub.publish("review.decided", {"review_id": "r1"}, "review.decided:r1:1")
+    assert await eventually(lambda: rec.got)
+    for _ in range(50):
+        if (await deliveries(api, sub["id"]))[0]["status"] == "delivered":
+            break
+        await asyncio.sleep(0.05)
+    hub.backoff = 3600
+    rec.fail = 10
+    hub.publish("review.decided", {"review_id": "r2"}, "review.decided:r2:1")
+    assert await eventually(lambda: len(rec.got) == 2)
+    assert hub.prune(older_than=timedelta(seconds=-1)) == 1  # the delivered one; the pending one stays
+    [left] = await deliveries(api, sub["id"])
+    assert left["payload"]["data"]["review_id"] == "r2" and left["status"] == "pending"

@@ -22,7 +22,7 @@ Delivery
 The outbox is the ``webhook_deliveries`` table: an event is written there (one row per
 subscription, unique by event key, so publishing twice delivers once), then sent by whichever
 process runs the scheduler; a sender takes rows under a lease, so two senders never send the
-same row at once.
+same row at once. Delivered and failed rows are kept 30 days, then pruned.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -172,6 +172,8 @@ class WebhookHub:
     SCAN = 2.0
     BATCH = 100
     CONCURRENCY = 10
+    KEEP = timedelta(days=30)  # delivered and failed deliveries are kept this long
+    PRUNE_EVERY = 3600.0
 
     def __init__(self, db: Any, box: SecretBox, settings: Any) -> None:
         self.db = db
@@ -185,6 +187,7 @@ class WebhookHub:
         self._round: asyncio.Task[int] | None = None
         self._again = False
         self._scan_at = 0.0
+        self._pruned_at = time.monotonic()
         self._since: datetime | None = None
         self._client: httpx.AsyncClient | None = None
 
@@ -305,7 +308,18 @@ class WebhookHub:
         if time.monotonic() - self._scan_at > self.SCAN:
             self._scan_at = time.monotonic()
             await asyncio.to_thread(self.scan_responses)
+        if time.monotonic() - self._pruned_at > self.PRUNE_EVERY:
+            self._pruned_at = time.monotonic()
+            await asyncio.to_thread(self.prune)
         self.kick()
+
+    def prune(self, older_than: timedelta | None = None) -> int:
+        """Forget delivered and failed deliveries older than ``KEEP`` (the log stays bounded)."""
+        cut = _now() - (older_than or self.KEEP)
+        with self.db.write() as s:
+            res = s.execute(delete(WebhookDelivery).where(WebhookDelivery.status.in_(("delivered", "failed")),
+                                                          WebhookDelivery.created_at < cut))
+        return int(res.rowcount or 0)
 
     async def _rounds(self) -> int:
         total = 0
