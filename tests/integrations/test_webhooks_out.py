@@ -253,3 +253,26 @@ async def test_old_deliveries_are_pruned_and_pending_ones_kept(api: Api, receive
     assert hub.prune(older_than=timedelta(seconds=-1)) == 1  # the delivered one; the pending one stays
     [left] = await deliveries(api, sub["id"])
     assert left["payload"]["data"]["review_id"] == "r2" and left["status"] == "pending"
+
+
+async def test_a_review_decision_is_an_event(api: Api, receiver) -> None:
+    from datetime import UTC, datetime
+
+    from datacollect.reviews.models import ReviewItem
+
+    rec, server = receiver
+    await subscribe(api, server.url, rec, events=["review.decided"])
+    now = datetime.now(UTC)
+    with api.platform.db.write() as s:
+        s.add(ReviewItem(id="item-1", queue="emissions", status="approved", source="api", title="S-100 Q1",
+                         data={"co2_t": 12.5}, decision="approved", decided_by="reviewer@example.com",
+                         decided_at=now, reason="plausible", round=1, created_at=now, updated_at=now))
+        s.add(ReviewItem(id="item-2", queue="emissions", status="pending", source="api", data={}, created_at=now,
+                         updated_at=now))  # not decided: no event
+    assert await eventually(lambda: rec.got)
+    await asyncio.sleep(0.3)
+    [got] = rec.got
+    assert got["event"] == "review.decided" and got["signed"]
+    data = got["body"]["data"]
+    assert (data["review_item_id"], data["decision"], data["decided_by"], data["reason"]) == (
+        "item-1", "approved", "reviewer@example.com", "plausible")

@@ -3,9 +3,9 @@ retried with backoff, every attempt logged (DESIGN §9, §13).
 
 Events
     ``run.completed``, ``run.failed``, ``run.cancelled`` (from the runner's ``on_run_settled``),
-    ``response.submitted`` (each stored revision of a form response, read from the responses
-    table, so one submitted while no sender ran is not lost), ``review.decided`` (published by
-    the reviews service through :meth:`WebhookHub.publish`), and ``ping``.
+    ``response.submitted`` (each stored revision of a form response) and ``review.decided``
+    (each final decision of a review item), both read from their tables, so one stored while
+    no sender ran is not lost; and ``ping``. Other code may publish with :meth:`WebhookHub.publish`.
 
 Delivery
     ``POST <url>`` with the JSON body ``{"id", "event", "occurred_at", "data"}`` and the headers
@@ -189,6 +189,7 @@ class WebhookHub:
         self._scan_at = 0.0
         self._pruned_at = time.monotonic()
         self._since: datetime | None = None
+        self._reviews_since: datetime | None = None
         self._client: httpx.AsyncClient | None = None
 
     # -- subscriptions (cached: publishing must cost nothing when nobody listens) ---------
@@ -293,6 +294,35 @@ class WebhookHub:
         self._since = (rows[-1].updated_at if len(rows) == 1000 else now) - timedelta(seconds=30)
         return n
 
+    def scan_reviews(self) -> int:
+        """``review.decided`` for every review decision stored since the last scan (read from the
+        review items, so a decision is never lost to a restart)."""
+        subs = [s for s in self.subscriptions() if "review.decided" in s["events"] or "*" in s["events"]]
+        if not subs:
+            self._reviews_since = None
+            return 0
+        try:
+            from datacollect.reviews.models import ReviewItem
+        except ImportError:  # pragma: no cover - the reviews package is part of the product
+            return 0
+        now = _now()
+        since = self._reviews_since or max(min(s["created_at"] for s in subs), now - timedelta(days=1))
+        with self.db.session() as s:
+            rows = list(s.scalars(select(ReviewItem).where(ReviewItem.decided_at >= since,
+                                                           ReviewItem.decision.is_not(None))
+                                  .order_by(ReviewItem.decided_at).limit(1000)))
+        n = 0
+        for it in rows:
+            at = it.decided_at.isoformat() if it.decided_at else None
+            data = {"review_item_id": it.id, "queue": it.queue, "decision": it.decision, "decided_by": it.decided_by,
+                    "decided_at": at, "reason": it.reason, "round": it.round, "title": it.title,
+                    "subject_key": it.subject_key, "response_id": it.response_id, "run_id": it.run_id,
+                    "workflow_id": it.workflow_id}
+            n += self.publish("review.decided", data, f"review.decided:{it.id}:{it.round}:{it.decision}:{at}",
+                              workflow_id=it.workflow_id)
+        self._reviews_since = (rows[-1].decided_at if len(rows) == 1000 else now) - timedelta(seconds=30)
+        return n
+
     # -- sending --------------------------------------------------------------------------
     def kick(self) -> None:
         try:
@@ -308,6 +338,7 @@ class WebhookHub:
         if time.monotonic() - self._scan_at > self.SCAN:
             self._scan_at = time.monotonic()
             await asyncio.to_thread(self.scan_responses)
+            await asyncio.to_thread(self.scan_reviews)
         if time.monotonic() - self._pruned_at > self.PRUNE_EVERY:
             self._pruned_at = time.monotonic()
             await asyncio.to_thread(self.prune)

@@ -276,8 +276,9 @@ class ERPExport(Node):
         if item.get("response_id"):
             origin["response"] = {"id": item.get("response_id"), "form": item.get("_form"),
                                   "submitted_at": item.get("submitted_at")}
-        if item.get("_review"):
-            origin["review"] = item.get("_review")
+        review = item.get("_review") or item.get("review")  # what the Review node put on the item
+        if isinstance(review, dict) and review.get("decision"):
+            origin["review"] = review
         return {"ref": record.ref, "item_key": ctx.item_key(i), "index": i, "operation": record.operation,
                 "payload": record.data, "run_id": ctx.run_id, "workflow_id": ctx.workflow_id,
                 "node_id": ctx.node_id, "lane": ctx.lane, "response_id": item.get("response_id"), "origin": origin}
