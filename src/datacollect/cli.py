@@ -119,7 +119,13 @@ def worker(concurrency: Annotated[int | None, typer.Option(
     if pool not in ("prefork", "solo"):
         _fail(f"--pool {pool}: use prefork or solo")
     _logging(settings)
+    import warnings
+
+    from celery.exceptions import CPendingDeprecationWarning
     from celery.signals import worker_process_init
+
+    # deliberate: a task running when the broker goes away finishes and commits (celery_app.py)
+    warnings.filterwarnings("ignore", category=CPendingDeprecationWarning, module="celery.worker.consumer")
 
     from datacollect.worker.celery_app import Heartbeat, make_celery, worker_argv
 
