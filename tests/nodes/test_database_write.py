@@ -96,6 +96,8 @@ def _server_url(backend: str, tmp_path: Any) -> tuple[str, sa.Engine]:
 
 @pytest.fixture(params=BACKENDS)
 def db(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Db]:
+    if request.param == "postgresql":
+        request.getfixturevalue("services_in_use")  # a fault test restarting the server waits for this one
     url, engine = _server_url(request.param, tmp_path)
     name = f"suppliers_{uuid.uuid4().hex[:10]}"
     metadata = sa.MetaData()
