@@ -100,12 +100,8 @@ class Platform:
         return self._routes.get(path)
 
     def webhook_node(self, workflow_id: str, node_id: str) -> Any:
-        with self.store.transaction() as tx:
-            wv = tx.workflow_version(workflow_id)
-            if wv is None or not wv["active"]:
-                return None
-            cw = self.runner.compiled(tx, wv["version_id"])
-        cn = cw.nodes.get(node_id)
+        cw = self.runner.current_version(workflow_id)
+        cn = cw.nodes.get(node_id) if cw else None
         return cn.node if cn else None
 
     def run_output(self, run_id: str) -> list[Any]:

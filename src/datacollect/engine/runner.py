@@ -193,6 +193,7 @@ class Runner:
         self.limits: dict[str, int] = {}
         self._held: dict[str, list[str]] = {}  # activation id -> slots it holds
         self._error_runs: list[tuple[str, dict[str, Any]]] = []
+        self._results: dict[str, dict[str, Any]] = {}
 
     # -- versions ---------------------------------------------------------------------------
     def compiled(self, tx: StoreTx, version_id: int) -> CompiledWorkflow:
@@ -205,6 +206,25 @@ class Runner:
             cw = compile_workflow(defn, self.registry, version_id, row["version"])
             self._compiled[version_id] = cw
         return cw
+
+    def take_result(self, run_id: str) -> dict[str, Any] | None:
+        """How a run this worker drove to its end ended (status, last node's items, error), once."""
+        if len(self._results) > 10000:  # answers nobody came for
+            self._results.clear()
+        return self._results.pop(run_id, None)
+
+    def current_version(self, workflow_id: str) -> CompiledWorkflow | None:
+        """The workflow's current version if it is active (briefly cached, as for starting runs)."""
+        wv = self._current.get(workflow_id)
+        if wv is None or time.monotonic() - wv["_at"] > self.version_ttl:
+            with self.store.transaction() as tx:
+                row = tx.workflow_version(workflow_id)
+                if row is None:
+                    self._current.pop(workflow_id, None)
+                    return None
+                self.compiled(tx, row["version_id"])
+            wv = self._current[workflow_id] = {**row, "_at": time.monotonic()}
+        return self._compiled[wv["version_id"]] if wv["active"] else None
 
     def forget_workflow(self, workflow_id: str | None = None) -> None:
         """A workflow was saved, activated or deleted: start new runs on what is stored now."""
@@ -823,6 +843,11 @@ class Runner:
                 self._free_slots(seg, tx)
             if final and seg.run["status"] in RUN_SETTLED:
                 settled = dict(seg.run)
+                if seg.fresh and seg.run.get("mode") == "webhook":
+                    # the caller that waits gets its answer from here, without reading it back
+                    self._results[seg.run["id"]] = {"status": seg.run["status"], "error": seg.run.get("error"),
+                                                    "output": self._last_output(seg, tx)
+                                                    if seg.run["status"] == "completed" else None}
                 handler = seg.cw.definition.settings.get("error_workflow")
                 if seg.run["status"] == "failed" and handler and seg.run.get("mode") != "error":
                     self._error_runs.append((handler, {"run_id": seg.run["id"], "workflow_id": seg.run["workflow_id"],

@@ -69,11 +69,20 @@ async def call_webhook(path: str, request: Request) -> JSONBytes:
         return JSONBytes({"run_id": run_id, "status": "running"}, status_code=202)
     run_id = await platform.runner.start_run(workflow_id, items, trigger_node=node_id, mode="webhook",
                                              require_active=True)
-    status = await platform.runner.wait_settled(run_id, platform.settings.webhook_wait_timeout)
+    result = platform.runner.take_result(run_id)
+    if result is None:  # the run went on elsewhere (a retry backoff, a wait): wait for it
+        status = await platform.runner.wait_settled(run_id, platform.settings.webhook_wait_timeout)
+        if status == "completed":
+            result = {"status": status, "output": platform.run_output(run_id)}
+        elif status == "failed":
+            result = {"status": status, "error": platform.run_error(run_id)}
+        else:
+            result = {"status": status}
+    status = result["status"]
     if status == "completed":
-        return JSONBytes(platform.run_output(run_id))
+        return JSONBytes(result["output"])
     if status == "failed":
-        err = platform.run_error(run_id)
+        err = result.get("error") or {}
         return error_response(422, "run_failed", f"The workflow failed at '{err.get('node_id')}': {err.get('message')}",
                               {"run_id": run_id, **err})
     return JSONBytes({"run_id": run_id, "status": status or "running"}, status_code=202)
