@@ -17,7 +17,9 @@ run: install web
 test: install web services browser
 	cd web && npm test
 	@# the browser tests drive Playwright's own event loop, so they run in a pytest of their own
-	$(BIN)/pytest -n 2 --ignore=tests/e2e $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --ignore=tests/e2e -m "not faults" $(PYTEST_ARGS)
+	@# the fault tests restart the shared PostgreSQL and Redis: one at a time, nothing else running
+	$(BIN)/pytest -n 0 -m faults tests/distributed $(PYTEST_ARGS)
 	$(BIN)/pytest -n 2 tests/e2e $(PYTEST_ARGS)
 
 install: $(STAMP)
