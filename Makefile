@@ -39,6 +39,7 @@ $(WEB_DIST): $(WEB_SOURCES) | install
 
 services:
 	@scripts/services.sh
+	@scripts/imap.sh
 
 browser:
 	@scripts/browser.sh
