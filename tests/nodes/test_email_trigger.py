@@ -95,7 +95,7 @@ async def poll(platform: Any) -> list[dict[str, Any]]:
         await poller.poll(t)
     new = [r for r in _run_ids(platform) if r not in before]
     for run_id in new:
-        await platform.runner.wait_settled(run_id, 10)
+        await platform.runner.wait_settled(run_id, 60)
     return [_run(platform, r) for r in new]
 
 
@@ -290,3 +290,30 @@ async def test_the_poller_runs_from_the_scheduler_tick(platform, dovecot) -> Non
             break
         await asyncio.sleep(0.1)
     assert len(_run_ids(platform)) == 1
+
+
+async def test_with_idle_a_new_message_is_heard_of_at_once(platform, dovecot) -> None:
+    import asyncio
+
+    setup(platform, dovecot, watch="idle", poll_seconds=600)  # only IDLE can find it in time
+    hub = platform.services.extra["integrations"]
+    await hub.tick()
+    poller = hub.email
+    for _ in range(50):  # the watcher has polled once and is waiting on IDLE
+        if poller.last.get("mailin/inbox"):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)
+    dovecot.deliver(USER, mail())
+    for _ in range(100):
+        if _run_ids(platform):
+            break
+        await asyncio.sleep(0.1)
+    assert len(_run_ids(platform)) == 1
+    for _ in range(100):  # marked right after its run started
+        if KEYWORD in dict(dovecot.flags(USER))[1]:
+            break
+        await asyncio.sleep(0.1)
+    assert KEYWORD in dict(dovecot.flags(USER))[1]
+    await poller.stop()  # the watcher's thread ends within a second
+    assert all(t.done() for t in poller.tasks.values()) or not poller.tasks

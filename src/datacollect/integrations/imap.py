@@ -28,8 +28,11 @@ import imaplib
 import logging
 import os
 import re
+import secrets
+import select as io_select
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -185,6 +188,43 @@ class MailboxClient:
                 if len(chunk) < CHUNK:
                     break
         return offset
+
+    def idle(self, seconds: float, stop: threading.Event) -> str:
+        """IMAP IDLE: wait until the folder changes (``"changed"``), ``seconds`` pass or ``stop``
+        is set (``"timeout"``); ``"unsupported"`` at once when the server has no IDLE."""
+        assert self.m is not None
+        if "IDLE" not in self.caps:
+            return "unsupported"
+        m = self.m
+        tag = f"DCI{secrets.randbelow(10**6)}".encode()
+        m.send(tag + b" IDLE\r\n")
+        line = m.readline()
+        if not line.startswith(b"+"):
+            while line and not line.startswith(tag):
+                line = m.readline()
+            return "unsupported"
+        sock = m.sock
+        result = "timeout"
+        deadline = time.monotonic() + seconds
+        try:
+            while not stop.is_set() and time.monotonic() < deadline:
+                pending = getattr(sock, "pending", lambda: 0)()
+                if not pending and not io_select.select([sock], [], [], 1.0)[0]:
+                    continue
+                line = m.readline()
+                if not line:
+                    raise Problem("connect", f"The IMAP server {self.where} closed the connection while idling.",
+                                  transient=True)
+                if line.startswith(b"*") and (b"EXISTS" in line or b"RECENT" in line):
+                    result = "changed"
+                    break
+        finally:
+            m.send(b"DONE\r\n")
+            while True:
+                line = m.readline()
+                if not line or line.startswith(tag):
+                    break
+        return result
 
     def mark(self, uid: int, move_to: str | None) -> None:
         assert self.m is not None
@@ -510,7 +550,8 @@ class EmailPoller:
         self.ledger = MessageLedger(db)
         self.triggers: dict[str, Trigger] = {}
         self.next_poll: dict[str, float] = {}
-        self.tasks: dict[str, asyncio.Task[int]] = {}
+        self.tasks: dict[str, asyncio.Task[Any]] = {}
+        self.stops: dict[str, threading.Event] = {}  # the IDLE watchers' stop signals
         self.last: dict[str, dict[str, Any]] = {}  # per trigger: when, handled, error
         self._stamp: Any = None
         self._refreshed = 0.0
@@ -545,14 +586,49 @@ class EmailPoller:
     async def tick(self) -> None:
         self.refresh()
         now = time.monotonic()
+        for key in [k for k in self.stops if k not in self.triggers]:  # deactivated: stop watching
+            self.stops.pop(key).set()
         for key, t in self.triggers.items():
             task = self.tasks.get(key)
             if task is not None and not task.done():
+                continue
+            if t.config.watch == "idle":
+                stop = self.stops[key] = threading.Event()
+                self.tasks[key] = asyncio.get_running_loop().create_task(self.watch(key, stop))
                 continue
             if now < self.next_poll.get(key, 0):
                 continue
             self.next_poll[key] = now + t.config.poll_seconds
             self.tasks[key] = asyncio.get_running_loop().create_task(self.poll(t))
+
+    async def watch(self, key: str, stop: threading.Event) -> None:
+        """``watch: idle``: poll, then wait on IMAP IDLE until something arrives (or
+        ``poll_seconds`` pass), and again, while the trigger is active and unchanged."""
+        first = self.triggers.get(key)
+        while not stop.is_set():
+            trigger = self.triggers.get(key)
+            if trigger is None or trigger.config != (first.config if first else None):
+                return  # removed or changed: the next tick starts what the new config wants
+            await self.poll(trigger)
+            seconds = min(trigger.config.poll_seconds, 25 * 60)  # servers end an IDLE after 30 min
+            try:
+                result = await asyncio.to_thread(self._idle_once, trigger, seconds, stop)
+            except Exception as e:
+                message = e.message if isinstance(e, Problem) else f"{type(e).__name__}: {e}"
+                log.warning("email trigger %s: waiting for mail failed: %s", key, message)
+                result = "unsupported"
+            if result == "unsupported":
+                await asyncio.sleep(trigger.config.poll_seconds)
+
+    def _idle_once(self, trigger: Trigger, seconds: float, stop: threading.Event) -> str:
+        cfg = trigger.config
+        conn = self.connections.get(cfg.connection, "imap") if cfg.connection else self.connections.only("imap")
+        settings = conn.settings()
+        client = MailboxClient(settings, cfg.folder or settings.folder).open()
+        try:
+            return client.idle(seconds, stop)
+        finally:
+            client.close()
 
     async def wait_idle(self, timeout: float = 30) -> None:
         pending = [t for t in self.tasks.values() if not t.done()]
@@ -560,6 +636,8 @@ class EmailPoller:
             await asyncio.wait(pending, timeout=timeout)
 
     async def stop(self) -> None:
+        for ev in self.stops.values():
+            ev.set()
         for t in self.tasks.values():
             t.cancel()
         for t in self.tasks.values():

@@ -73,6 +73,9 @@ class EmailTrigger(Node):
                                       description="Larger messages are not downloaded; the run gets their headers "
                                                   "and an error.")
         poll_seconds: float = Field(60, ge=1, le=86400, description="How often the mailbox is looked at.")
+        watch: Literal["poll", "idle"] = Field(
+            "poll", description="poll: look every poll_seconds; idle: keep a connection open and hear of new mail at "
+                                "once (IMAP IDLE), looking every poll_seconds as well.")
 
         @field_validator("from_filter", "subject_filter")
         @classmethod
