@@ -299,18 +299,18 @@ async def test_with_idle_a_new_message_is_heard_of_at_once(platform, dovecot) ->
     hub = platform.services.extra["integrations"]
     await hub.tick()
     poller = hub.email
-    for _ in range(50):  # the watcher has polled once and is waiting on IDLE
+    for _ in range(300):  # the watcher has polled once and is waiting on IDLE
         if poller.last.get("mailin/inbox"):
             break
         await asyncio.sleep(0.1)
     await asyncio.sleep(0.5)
     dovecot.deliver(USER, mail())
-    for _ in range(100):
+    for _ in range(300):
         if _run_ids(platform):
             break
         await asyncio.sleep(0.1)
     assert len(_run_ids(platform)) == 1
-    for _ in range(100):  # marked right after its run started
+    for _ in range(300):  # marked right after its run started
         if KEYWORD in dict(dovecot.flags(USER))[1]:
             break
         await asyncio.sleep(0.1)
