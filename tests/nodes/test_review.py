@@ -64,8 +64,8 @@ async def test_a_run_waits_in_review_and_goes_on_out_of_approved(platform: Any) 
     run = await settled(platform, run_id)
     [got] = seen(run_id, "ok")
     assert got["items"][0]["co2_t"] == 12.5
-    assert got["items"][0]["review"]["decision"] == "approved"
-    assert got["items"][0]["review"]["decided_by"] == "ann@example.com"
+    assert got["items"][0]["_review"]["decision"] == "approved"
+    assert got["items"][0]["_review"]["decided_by"] == "ann@example.com"
     assert seen(run_id, "no") == [] and seen(run_id, "fix") == []
     assert run["acts"][("no", "0")]["status"] == "skipped"
     assert item_row(platform, it.id).notify_pending is False
@@ -79,7 +79,7 @@ async def test_a_rejection_goes_out_of_rejected_with_its_reason(platform: Any) -
     await decide(platform, decisions.reject, ann, it.id, "figures from the wrong year")
     await settled(platform, run_id)
     [got] = seen(run_id, "no")
-    assert got["items"][0]["review"]["reason"] == "figures from the wrong year"
+    assert got["items"][0]["_review"]["reason"] == "figures from the wrong year"
     assert seen(run_id, "ok") == []
 
 
@@ -96,7 +96,7 @@ async def test_changes_requested_waits_for_the_resubmission_and_loops_back_to_th
     await decide(platform, decisions.request_changes, who, it.id, {"co2_t": "Is this in tonnes?"})
     await settled(platform, run_id, "waiting")
     [fix] = seen(run_id, "fix")
-    assert fix["lane"].startswith("0.review:") and fix["items"][0]["review"]["comments"] == {
+    assert fix["lane"].startswith("0.review:") and fix["items"][0]["_review"]["comments"] == {
         "co2_t": "Is this in tonnes?"}
     assert seen(run_id, "ok") == []
     with platform.db.write() as s:
@@ -106,7 +106,7 @@ async def test_changes_requested_waits_for_the_resubmission_and_loops_back_to_th
     await decide(platform, decisions.approve, who, it.id)
     await settled(platform, run_id)
     [ok] = seen(run_id, "ok")
-    assert ok["items"][0]["co2_t"] == 5000 and ok["items"][0]["review"]["round"] == 2
+    assert ok["items"][0]["co2_t"] == 5000 and ok["items"][0]["_review"]["round"] == 2
 
 
 async def test_changes_requested_can_go_on_at_once(platform: Any) -> None:
@@ -118,7 +118,7 @@ async def test_changes_requested_can_go_on_at_once(platform: Any) -> None:
     await decide(platform, decisions.request_changes, ann, it.id, {}, "Please attach the certificate")
     await settled(platform, run_id)
     [fix] = seen(run_id, "fix")
-    assert fix["items"][0]["review"]["comments"] == {"_general": "Please attach the certificate"}
+    assert fix["items"][0]["_review"]["comments"] == {"_general": "Please attach the certificate"}
     assert seen(run_id, "ok") == [] and seen(run_id, "no") == []
     assert item_row(platform, it.id).waiting is False
 

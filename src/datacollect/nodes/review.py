@@ -7,8 +7,9 @@ when ``four_eyes_if`` holds for it (``item.co2_t > 1000``). The validation ``sco
 ``issues`` a DataValidator gave the item are shown to the reviewer.
 
 The node waits without holding a worker. When every item is decided, the items go out
-of ``approved`` and ``rejected`` (each with a ``review`` field: decision, who, when, why,
-comments; and the values as the reviewer left them, edits included). ``changes_requested``:
+of ``approved`` and ``rejected`` (each with a ``_review`` field: item id, decision, who, when,
+why, comments, approvers; and the values as the reviewer left them, edits included; ERPExport
+keeps ``_review`` with the exported record for lineage). ``changes_requested``:
 
 * ``on_changes_requested: wait`` (default): the item goes out of ``changes_requested`` in a
   lane of its own (to tell someone, say) while the node keeps waiting; the respondent's
@@ -185,7 +186,7 @@ class Review(Node):
             return
         entry["version"] = version
         status = payload.get("status")
-        out = {**(payload.get("data") or {}), "review": payload.get("review") or {}}
+        out = {**(payload.get("data") or {}), "_review": payload.get("review") or {}}
         if status in ("approved", "rejected"):
             entry["port"], entry["out"] = status, out
         elif status == "changes_requested":

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, defer
 from datacollect.db.forms_models import FormResponse
 from datacollect.db.models import User
 from datacollect.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from datacollect.forms.responses import response_item
 from datacollect.reviews import assignment, teams, trail
 from datacollect.reviews.errors import AlreadyTaken, FourEyes
 from datacollect.reviews.models import ReviewItem, Team
@@ -49,8 +50,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 PRIORITIES = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 #: what items a response carries beside its answers (not shown as changed values)
-META_KEYS = frozenset({"response_id", "recipient", "campaign_id", "submitted_at", "_form", "score", "issues",
-                       "review"})
+META_KEYS = frozenset({"response_id", "revision", "recipient", "campaign_id", "submitted_at", "_form", "score",
+                       "issues", "_review"})
 
 
 def now() -> datetime:
@@ -132,15 +133,11 @@ class Enqueued:
     item: ReviewItem | None = None
 
 
-def _responses(session: Session, ids: list[str]) -> dict[str, tuple[int, str | None]]:
-    if not ids:
-        return {}
-    out: dict[str, tuple[int, str | None]] = {}
+def _responses(session: Session, ids: list[str]) -> dict[str, FormResponse]:
+    out: dict[str, FormResponse] = {}
     for i in range(0, len(ids), 500):
-        q = select(FormResponse.id, FormResponse.revision, FormResponse.recipient_email).where(
-            FormResponse.id.in_(ids[i:i + 500]))
-        for rid, rev, email in session.execute(q):
-            out[rid] = (int(rev), email)
+        for resp in session.scalars(select(FormResponse).where(FormResponse.id.in_(ids[i:i + 500]))):
+            out[resp.id] = resp
     return out
 
 
@@ -168,7 +165,7 @@ def enqueue(session: Session, entries: list[NewItem], who: Reviewer = SYSTEM) ->
                 ReviewItem.response_id == e.response_id, ReviewItem.workflow_id == e.workflow_id,
                 ReviewItem.node_id == e.node_id, ReviewItem.status.in_(ACTIVE)).with_for_update())
             if it is not None:
-                out[n] = _take_over(session, it, e, responses[e.response_id][0], t)
+                out[n] = _take_over(session, it, e, responses[e.response_id].revision, t)
                 continue
         fresh.append(n)
     if fresh:
@@ -184,7 +181,8 @@ def _take_over(session: Session, it: ReviewItem, e: NewItem, revision: int, t: d
     if newer:
         if it.status == "changes_requested":
             reopen(session, it, e.data, revision, SYSTEM, issues=e.issues, score=e.score)
-        else:
+        elif (it.issues or []) != list(e.issues or []) or it.score != e.score \
+                or changed_values(it.data or {}, e.data)[1]:
             before = {"issues": it.issues, "score": it.score}
             it.data, it.issues, it.score, it.response_revision = e.data, list(e.issues or []), e.score, revision
             it.version += 1
@@ -202,7 +200,7 @@ def _take_over(session: Session, it: ReviewItem, e: NewItem, revision: int, t: d
     return Enqueued(it.id, it.status, it.version, "rebound", it)
 
 
-def _create(session: Session, entries: list[NewItem], responses: dict[str, tuple[int, str | None]],
+def _create(session: Session, entries: list[NewItem], responses: dict[str, FormResponse],
             who: Reviewer, t: datetime, out: list[Enqueued | None], slots: list[int]) -> None:
     team_cache: dict[str, str] = {}
 
@@ -227,7 +225,10 @@ def _create(session: Session, entries: list[NewItem], responses: dict[str, tuple
     events = []
     for i, e in enumerate(entries):
         iid = new_id()
-        rev, email = responses.get(e.response_id or "", (None, None))
+        resp = responses.get(e.response_id or "")
+        rev, email = (resp.revision, resp.recipient_email) if resp is not None else (None, None)
+        if resp is not None and not e.data:  # a response put in a queue by its id: its answers are the values
+            e.data = response_item(resp)
         rows.append({
             "id": iid, "queue": e.queue or "default", "team_id": tids[i], "status": "pending",
             "priority": priority_of(e.priority), "title": (e.title or "")[:300],
@@ -241,7 +242,9 @@ def _create(session: Session, entries: list[NewItem], responses: dict[str, tuple
             "sla_seconds": e.sla_seconds, "due_at": t + timedelta(seconds=e.sla_seconds) if e.sla_seconds else None,
             "escalate_to": e.escalate_to, "escalated_at": None, "decision": None, "decided_by_id": None,
             "decided_by": None, "decided_at": None, "reason": None, "comments": None, "round": 1,
-            "notify_pending": False, "version": 1, "created_at": t, "updated_at": t})
+            # a microsecond apart: the queue keeps the order items came in (oldest first)
+            "notify_pending": False, "version": 1, "created_at": t + timedelta(microseconds=i),
+            "updated_at": t + timedelta(microseconds=i)})
         events.append(trail.event_row(iid, who, "created", None, {
             "queue": rows[-1]["queue"], "team_id": tids[i], "assignee_id": assignees[i], "assignment": e.assign,
             "priority": rows[-1]["priority"], "due_at": rows[-1]["due_at"],

@@ -8,6 +8,7 @@
   background, so an API call never waits for what the workflow does next), and the flag is
   cleared. The scheduler's ``tick`` tells again what an interrupted process did not, so a
   decision always reaches its workflow (at least once; the node ignores an event it has seen).
+  Each decision is also published as ``review.decided`` to outgoing webhook subscribers.
 * **SLA escalation**: the tick escalates open items whose due time passed (a durable timer:
   the due time is a row, checked every tick, also after a restart).
 * **Resubmissions**: the forms service calls ``on_form_submitted`` after each submission; a
@@ -46,10 +47,20 @@ def payload(it: ReviewItem) -> dict[str, Any]:
                        "round": it.round}}
 
 
+def decided(it: ReviewItem) -> dict[str, Any]:
+    """What a ``review.decided`` webhook carries."""
+    return {"review_id": it.id, "queue": it.queue, "status": it.status, "decision": it.decision,
+            "decided_by": it.decided_by, "decided_at": it.decided_at.isoformat() if it.decided_at else None,
+            "reason": it.reason, "comments": it.comments, "first_approver": it.first_approver, "round": it.round,
+            "title": it.title, "subject_key": it.subject_key, "response_id": it.response_id,
+            "run_id": it.run_id, "workflow_id": it.workflow_id, "node_id": it.node_id}
+
+
 class ReviewsService:
-    def __init__(self, db: Any, runner: Any = None) -> None:
+    def __init__(self, db: Any, runner: Any = None, services: Any = None) -> None:
         self.db = db
         self.runner = runner
+        self.services = services
         self._tasks: set[asyncio.Task[None]] = set()
         self._ticks = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -72,7 +83,7 @@ class ReviewsService:
     # -- telling the workflows -------------------------------------------------------------
     def after_commit(self, item_ids: list[str]) -> None:
         """Decisions on these items were committed: wake their workflows in the background."""
-        if not item_ids or self.runner is None:
+        if not item_ids:
             return
         ids = list(item_ids)
         try:
@@ -102,9 +113,33 @@ class ReviewsService:
             await self.notify(ids)
         except Exception:  # the tick tells them again
             log.exception("could not tell the workflows waiting for %d review decisions", len(ids))
+        try:
+            await asyncio.to_thread(self.publish, ids)
+        except Exception:
+            log.exception("could not publish %d review decisions to webhook subscribers", len(ids))
+
+    def publish(self, item_ids: list[str]) -> int:
+        """``review.decided`` for outgoing webhook subscribers, once per decision (the key is the
+        item's id and version)."""
+        hub = getattr(self.services.extra.get("integrations") if self.services else None, "webhooks", None)
+        if hub is None:
+            return 0
+        n = 0
+        for i in range(0, len(item_ids), 500):
+            with self.db.session() as s:
+                rows = list(s.scalars(select(ReviewItem).where(
+                    ReviewItem.id.in_(item_ids[i:i + 500]),
+                    ReviewItem.status.in_(("approved", "rejected", "changes_requested")))))
+                events = [(it.id, it.version, it.workflow_id, decided(it)) for it in rows]
+            for item_id, version, workflow_id, data in events:
+                n += hub.publish("review.decided", data, f"review.decided:{item_id}:{version}",
+                                 workflow_id=workflow_id)
+        return n
 
     async def notify(self, item_ids: list[str], *, check_activation: bool = False) -> int:
         """Wake the activations waiting for these items' decisions; answers how many were told."""
+        if self.runner is None:
+            return 0
         told = 0
         for i in range(0, len(item_ids), 500):
             with self.db.session() as s:
@@ -200,7 +235,7 @@ class ReviewsService:
 def add_reviews(settings: Any, db: Any, services: Any, runner: Any) -> ReviewsService:
     """Make the reviews service and plug it in: the Review node's port (``services.extra``)
     and the forms service's listener for resubmissions."""
-    svc = ReviewsService(db, runner)
+    svc = ReviewsService(db, runner, services)
     services.extra["reviews"] = svc
     forms = getattr(services, "forms", None)
     listeners = getattr(forms, "submit_listeners", None)
