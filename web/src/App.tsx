@@ -7,11 +7,13 @@ import { LoginPage } from "./features/shell/LoginPage";
 import { ComingSoon, NotFound } from "./features/shell/ComingSoon";
 import { WorkflowListPage } from "./features/workflows/WorkflowListPage";
 import { RunsPage } from "./features/runs/RunsPage";
+import { FormsPage } from "./features/forms/FormsPage";
 import { ConfirmHost, Spinner, Toaster } from "./lib/ui";
 
 const EditorPage = lazy(() => import("./features/editor/EditorPage"));
 const RunPage = lazy(() => import("./features/runs/RunPage"));
 const PublicFormPage = lazy(() => import("./features/forms/PublicFormPage"));
+const FormBuilderPage = lazy(() => import("./features/forms/FormBuilderPage"));
 
 export const queryClient = new QueryClient({
   defaultOptions: {
@@ -49,7 +51,9 @@ const router = createBrowserRouter([
       { path: "workflows/:id", element: <RequirePage page="workflows">{page(<EditorPage />)}</RequirePage> },
       { path: "runs", element: <RequirePage page="runs"><RunsPage /></RequirePage> },
       { path: "runs/:id", element: <RequirePage page="runs">{page(<RunPage />)}</RequirePage> },
-      { path: "forms", element: <RequirePage page="forms"><ComingSoon title="Forms" /></RequirePage> },
+      { path: "forms", element: <RequirePage page="forms"><FormsPage /></RequirePage> },
+      { path: "forms/new", element: <RequirePage page="forms">{page(<FormBuilderPage />)}</RequirePage> },
+      { path: "forms/:name", element: <RequirePage page="forms">{page(<FormBuilderPage />)}</RequirePage> },
       { path: "responses", element: <RequirePage page="responses"><ComingSoon title="Responses" /></RequirePage> },
       { path: "reviews", element: <RequirePage page="reviews"><ComingSoon title="Reviews" /></RequirePage> },
       { path: "connections", element: <RequirePage page="connections"><ComingSoon title="Connections" /></RequirePage> },

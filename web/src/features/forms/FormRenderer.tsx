@@ -105,6 +105,8 @@ export function FormRenderer(props: FormRendererProps) {
   const headingRef = useRef<HTMLHeadingElement>(null);
   /** Where focus goes once the page it is on is drawn: a field, or the page's heading (null). */
   const [pendingFocus, setPendingFocus] = useState<{ path: string | null; page: string } | null>(null);
+  /** The summary of errors shows after a Next or Submit that found some, not while typing. */
+  const [attempted, setAttempted] = useState(false);
   const answersRef = useRef(answers);
   answersRef.current = answers;
   const errorsRef = useRef(errors);
@@ -131,7 +133,13 @@ export function FormRenderer(props: FormRendererProps) {
   );
 
   useEffect(() => {
-    if (props.focusErrors) goToError(errorsRef.current);
+    if (!Object.keys(errors).length) setAttempted(false);
+  }, [errors]);
+
+  useEffect(() => {
+    if (!props.focusErrors) return;
+    setAttempted(true);
+    goToError(errorsRef.current);
     // only when the caller asks
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [props.focusErrors]);
@@ -177,6 +185,7 @@ export function FormRenderer(props: FormRendererProps) {
     // errors already shown stay until their answer changes; the page's own checks are added
     const found = checkPage(page, answers, visibility);
     if (Object.keys(found).length) {
+      setAttempted(true);
       onErrorsChange({ ...errors, ...found });
       goToError(found);
       return;
@@ -212,7 +221,7 @@ export function FormRenderer(props: FormRendererProps) {
           {page.description && <p className="mt-1 text-[15px] text-stone-600">{page.description}</p>}
         </div>
 
-        {(pageErrors.length > 0 || otherErrors.length > 0) && (
+        {attempted && (pageErrors.length > 0 || otherErrors.length > 0) && (
           <ErrorSummary
             form={form}
             errors={[...pageErrors, ...otherErrors]}

@@ -42,7 +42,7 @@ export function Layout() {
   const location = useLocation();
   const [error, setError] = useState<string | null>(null);
   // Editor and run pages need the width: the navigation shrinks to icons there.
-  const wide = /^\/(workflows|runs)\/[^/]+/.test(location.pathname);
+  const wide = /^\/(workflows|runs|forms)\/[^/]+/.test(location.pathname);
   const [collapsed, setCollapsed] = useState<boolean | null>(null);
   const narrow = collapsed ?? wide;
 

@@ -29,3 +29,13 @@ export function canEditWorkflows(role: Role | undefined): boolean {
 export function canRunWorkflows(role: Role | undefined): boolean {
   return role === "admin" || role === "builder";
 }
+
+/** Build, save and send forms. */
+export function canEditForms(role: Role | undefined): boolean {
+  return role === "admin" || role === "builder";
+}
+
+/** Change a response's status or answers (reviewers too). */
+export function canEditResponses(role: Role | undefined): boolean {
+  return role === "admin" || role === "builder" || role === "reviewer";
+}
