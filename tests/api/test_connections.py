@@ -221,6 +221,7 @@ async def test_an_http_connection_with_oauth2_fetches_a_token_and_says_when_the_
     from starlette.responses import JSONResponse
 
     issued: list[str] = []
+    made = [0]
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         request = Request(scope, receive)
@@ -229,7 +230,8 @@ async def test_an_http_connection_with_oauth2_fetches_a_token_and_says_when_the_
             ok = request.headers.get("authorization") == "Basic " + __import__("base64").b64encode(
                 b"collector-app:client-secret-1").decode() and form.get("grant_type") == "client_credentials"
             if ok:
-                issued.append(f"tok-{len(issued)}")
+                issued.append(f"tok-{made[0]}")
+                made[0] += 1
                 response = JSONResponse({"access_token": issued[-1], "token_type": "Bearer", "expires_in": 3600})
             else:
                 response = JSONResponse({"error": "invalid_client"}, 401)
@@ -246,6 +248,18 @@ async def test_an_http_connection_with_oauth2_fetches_a_token_and_says_when_the_
         answer = (await api.post("/api/connections/erp-api/test")).json()
         assert answer["ok"] is True, answer
         assert issued == ["tok-0"]
+        # a token revoked early: the next call fetches a new one and goes through
+        import httpx
+
+        from datacollect.integrations.http_auth import send
+
+        conn = api.platform.services.connections.get("erp-api")
+        async with httpx.AsyncClient() as client:
+            assert (await send(conn, client, "GET", server.url + "/api/suppliers")).status_code == 200
+            assert issued == ["tok-0"]  # the cached token
+            issued.remove("tok-0")  # revoked
+            assert (await send(conn, client, "GET", server.url + "/api/suppliers")).status_code == 200
+            assert issued == ["tok-1"]
         await api.patch("/api/connections/erp-api", json={"config": {"client_secret": "not-it"}})
         answer = (await api.post("/api/connections/erp-api/test")).json()
         assert answer["stage"] == "auth" and "invalid_client" in answer["message"]

@@ -4,6 +4,7 @@ again when the API answers 401 (``refresh=True``).
 
     headers, query = await auth_parts(conn, client)             # the cached token, if any
     headers, query = await auth_parts(conn, client, refresh=True)  # after a 401
+    response = await send(conn, client, "GET", url)               # both, in one call
 """
 
 from __future__ import annotations
@@ -84,3 +85,16 @@ def forget(connection_id: str) -> None:
     """Drop cached tokens of a connection (after it changed)."""
     for key in [k for k in _tokens if k[0] == connection_id]:
         _tokens.pop(key, None)
+
+
+async def send(conn: Any, client: httpx.AsyncClient, method: str, url: str, **kw: Any) -> httpx.Response:
+    """One call with the connection's authentication. With OAuth2, a 401 fetches a new token
+    and the call is made once more (the token was revoked or expired early)."""
+    headers, query = await auth_parts(conn, client)
+    params = {**dict(kw.pop("params", None) or {}), **query}
+    extra = dict(kw.pop("headers", None) or {})
+    r = await client.request(method, url, headers={**extra, **headers}, params=params, **kw)
+    if r.status_code == 401 and conn.values.get("auth_type") == "oauth2":
+        headers, query = await auth_parts(conn, client, refresh=True)
+        r = await client.request(method, url, headers={**extra, **headers}, params={**params, **query}, **kw)
+    return r
