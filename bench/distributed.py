@@ -13,8 +13,10 @@ the API, and loads its webhook for a fixed time after a warm-up:
 
 Every call waits for its run: the API hands the run to a worker through Redis and hears that it
 settled through Redis too, so the latency is end to end through the queue. It prints, per case,
-runs/s (calls answered 200 per second), p50/p99 latency, errors, and what it finds afterwards
-(runs by status, rows in the target table), then a markdown table with the machine. It prints
+runs/s (calls answered 200 per second), p50/p99 latency, errors, the CPU our processes used per
+run (api, worker with its pool, scheduler: a figure other work on the machine disturbs less than
+runs/s), and what it finds afterwards (runs by status, rows in the target table), then a
+markdown table with the machine and its load average before each case. It prints
 figures; it never passes or fails on time. The load generator is Python (asyncio + httpx) on the
 same machine, so it takes CPU from the processes it measures.
 
@@ -112,6 +114,20 @@ def machine(pg_base: str, redis_url: str) -> str:
             f"{pyplatform.release()}; {versions(pg_base, redis_url)}")
 
 
+def session_cpu(sid: int) -> float:
+    """CPU seconds used so far by the live processes of a session (a started process and its pool)."""
+    total = 0
+    tick = os.sysconf("SC_CLK_TCK")
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == sid:  # field 6 of stat: the session id
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 # -- one case -----------------------------------------------------------------------------------
 @dataclass
 class Result:
@@ -126,6 +142,10 @@ class Result:
     rows: int = 0
     problem: str = ""
     load_before: float = 0.0
+    cpu: dict[str, float] | None = None  # CPU seconds per process during the measured load
+
+    def cpu_ms_per_run(self) -> float:
+        return sum((self.cpu or {}).values()) * 1000 / self.ok if self.ok else 0.0
 
     @property
     def rate(self) -> float:
@@ -137,6 +157,11 @@ class Processes:
         self.work = work
         self.env = env
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.names: list[str] = []
+        self.measured: dict[str, float] = {}
+
+    def cpu(self) -> dict[str, float]:
+        return {n: session_cpu(p.pid) for n, p in zip(self.names, self.procs, strict=True)}
 
     def run(self, *args: str) -> None:
         subprocess.run([sys.executable, "-m", "datacollect.cli", *args], env=self.env, check=True,
@@ -144,6 +169,7 @@ class Processes:
 
     def start(self, name: str, *args: str) -> None:
         log = open(self.work / f"{name}.log", "ab")
+        self.names.append(name)
         self.procs.append(subprocess.Popen([sys.executable, "-m", "datacollect.cli", *args], env=self.env,
                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
 
@@ -159,7 +185,8 @@ class Processes:
                     os.killpg(p.pid, signal.SIGKILL)
 
 
-async def load(url: str, clients: int, warmup: float, duration: float) -> tuple[list[float], int, float]:
+async def load(url: str, clients: int, warmup: float, duration: float,
+               procs: Processes) -> tuple[list[float], int, float]:
     latencies: list[float] = []
     errors = 0
     measuring = False
@@ -188,6 +215,10 @@ async def load(url: str, clients: int, warmup: float, duration: float) -> tuple[
         await asyncio.sleep(warmup)
         measuring = True
         t_start = time.monotonic()
+        cpu0 = procs.cpu()
+        await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
+        cpu1 = procs.cpu()
+        procs.measured = {n: cpu1[n] - cpu0.get(n, 0.0) for n in cpu1}
         await asyncio.gather(*tasks)
         return latencies, errors, time.monotonic() - t_start
 
@@ -252,7 +283,8 @@ def run_case(workers: int, args: argparse.Namespace) -> Result:
         if first.status_code != 200 or first.json()[0].get("_write", {}).get("status") != "inserted":
             res.problem = f"first call answered {first.status_code}: {first.text[:200]}"
             return res
-        lat, res.errors, res.seconds = asyncio.run(load(url, args.clients, args.warmup, args.duration))
+        lat, res.errors, res.seconds = asyncio.run(load(url, args.clients, args.warmup, args.duration, procs))
+        res.cpu = procs.measured
         res.ok = len(lat)
         res.p50, res.p90, res.p99 = pct(lat, 0.5), pct(lat, 0.9), pct(lat, 0.99)
         time.sleep(2)  # calls in flight when the load stopped still complete
@@ -294,12 +326,14 @@ def main() -> None:
         results.append(r)
         print(f"{n} worker process(es): {r.rate:.0f} runs/s, p50 {r.p50:.1f} ms, p90 {r.p90:.1f} ms, "
               f"p99 {r.p99:.1f} ms, errors {r.errors}; runs {r.runs}, rows {r.rows}; "
-              f"load average before: {r.load_before:.1f}"
+              f"load average before: {r.load_before:.1f}; CPU per run: {r.cpu_ms_per_run():.1f} ms "
+              f"({', '.join(f'{n} {v:.1f} s' for n, v in (r.cpu or {}).items())})"
               + (f"  PROBLEM: {r.problem}" if r.problem else ""), flush=True)
-    print("\n| worker processes | runs/s | p50 ms | p99 ms | errors | load avg before | check |\n"
-          "|---|---|---|---|---|---|---|")
+    print("\n| worker processes | runs/s | p50 ms | p99 ms | errors | CPU ms per run (api+worker+scheduler) "
+          "| load avg before | check |\n|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r.workers} | {r.rate:.0f} | {r.p50:.1f} | {r.p99:.1f} | {r.errors} | {r.load_before:.1f} | "
+        print(f"| {r.workers} | {r.rate:.0f} | {r.p50:.1f} | {r.p99:.1f} | {r.errors} | {r.cpu_ms_per_run():.1f} | "
+              f"{r.load_before:.1f} | "
               f"{r.problem or 'every run completed, one row each'} |")
     print(f"\nMachine: {where}.")
 
