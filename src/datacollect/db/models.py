@@ -248,6 +248,6 @@ class PendingEvent(Base):
 
 
 from datacollect.db import forms_models as _forms_models  # noqa: E402,F401  (forms tables, DESIGN §7)
-from datacollect.db import limits_models as _limits_models  # noqa: E402,F401  (concurrency limits, DESIGN §6)
 from datacollect.db import integrations_models as _integrations_models  # noqa: E402,F401  (integration hub, DESIGN §9)
+from datacollect.db import limits_models as _limits_models  # noqa: E402,F401  (concurrency limits, DESIGN §6)
 from datacollect.reviews import models as _reviews_models  # noqa: E402,F401  (review queues and teams, DESIGN §8)
