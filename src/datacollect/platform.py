@@ -142,6 +142,7 @@ class Platform:
             if hasattr(self.dispatcher, "close"):
                 self.dispatcher.close()
         await self.services.extra["integrations"].stop()
+        await self.services.forms.wait_idle(10)  # a delivery round still writing
         self.db.dispose()
 
 

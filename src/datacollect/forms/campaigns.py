@@ -235,10 +235,12 @@ def progress(session: Session, campaign_id: str) -> dict[str, int]:
     return {"expected": expected, "answered": answered}
 
 
-def outstanding(session: Session, campaign_id: str, limit: int = 1000) -> list[FormRequest]:
+def outstanding(session: Session, campaign_id: str, limit: int = 1000, lock: bool = False) -> list[FormRequest]:
     q = (select(FormRequest).where(FormRequest.campaign_id == campaign_id,
                                    FormRequest.state.in_((*OPEN_STATES, "overdue")))
          .order_by(FormRequest.created_at, FormRequest.id).limit(limit))
+    if lock:
+        q = q.with_for_update()
     return list(session.scalars(q))
 
 

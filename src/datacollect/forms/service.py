@@ -310,8 +310,10 @@ class FormsService:
 
     def _record(self, jobs: list[_Job], results: list[Any], at: datetime) -> None:
         with self.db.write() as s:
+            # locked and read again: a respondent may have answered while the mail was out
             reqs = {r.id: r for r in s.scalars(select(FormRequest).where(
-                FormRequest.id.in_([j.request_id for j in jobs])))}
+                FormRequest.id.in_([j.request_id for j in jobs])).with_for_update()
+                .execution_options(populate_existing=True))}
             cmap = {c.id: c for c in s.scalars(select(Campaign).where(
                 Campaign.id.in_({j.campaign_id for j in jobs})))}
             for j, res in zip(jobs, results, strict=True):
@@ -357,7 +359,7 @@ class FormsService:
             for c in due:
                 if c.deadline is None or c.deadline > at:
                     continue
-                left = camps.outstanding(s, c.id)
+                left = camps.outstanding(s, c.id, lock=True)
                 # requests not yet marked are overdue now
                 for r in left:
                     if r.state in camps.OPEN_STATES:
