@@ -8,12 +8,14 @@ import { ComingSoon, NotFound } from "./features/shell/ComingSoon";
 import { WorkflowListPage } from "./features/workflows/WorkflowListPage";
 import { RunsPage } from "./features/runs/RunsPage";
 import { FormsPage } from "./features/forms/FormsPage";
+import { ResponsesPage } from "./features/responses/ResponsesPage";
 import { ConfirmHost, Spinner, Toaster } from "./lib/ui";
 
 const EditorPage = lazy(() => import("./features/editor/EditorPage"));
 const RunPage = lazy(() => import("./features/runs/RunPage"));
 const PublicFormPage = lazy(() => import("./features/forms/PublicFormPage"));
 const FormBuilderPage = lazy(() => import("./features/forms/FormBuilderPage"));
+const ResponsePage = lazy(() => import("./features/responses/ResponsePage"));
 
 export const queryClient = new QueryClient({
   defaultOptions: {
@@ -54,7 +56,8 @@ const router = createBrowserRouter([
       { path: "forms", element: <RequirePage page="forms"><FormsPage /></RequirePage> },
       { path: "forms/new", element: <RequirePage page="forms">{page(<FormBuilderPage />)}</RequirePage> },
       { path: "forms/:name", element: <RequirePage page="forms">{page(<FormBuilderPage />)}</RequirePage> },
-      { path: "responses", element: <RequirePage page="responses"><ComingSoon title="Responses" /></RequirePage> },
+      { path: "responses", element: <RequirePage page="responses"><ResponsesPage /></RequirePage> },
+      { path: "responses/:id", element: <RequirePage page="responses">{page(<ResponsePage />)}</RequirePage> },
       { path: "reviews", element: <RequirePage page="reviews"><ComingSoon title="Reviews" /></RequirePage> },
       { path: "connections", element: <RequirePage page="connections"><ComingSoon title="Connections" /></RequirePage> },
       { path: "settings", element: <RequirePage page="settings"><ComingSoon title="Settings" /></RequirePage> },

@@ -199,6 +199,10 @@ const STATUS_STYLES: Record<string, string> = {
   skipped: "bg-stone-50 text-stone-400 ring-stone-400/20",
   active: "bg-emerald-50 text-emerald-700 ring-emerald-600/20",
   inactive: "bg-stone-100 text-stone-500 ring-stone-500/20",
+  submitted: "bg-sky-50 text-sky-700 ring-sky-600/20",
+  changes_requested: "bg-amber-50 text-amber-700 ring-amber-600/20",
+  approved: "bg-emerald-50 text-emerald-700 ring-emerald-600/20",
+  rejected: "bg-red-50 text-red-700 ring-red-600/20",
 };
 
 export function StatusBadge({ status, className }: { status: string; className?: string }) {
@@ -211,7 +215,7 @@ export function StatusBadge({ status, className }: { status: string; className?:
       )}
     >
       {status === "running" && <Loader2 className="size-3 animate-spin" aria-hidden />}
-      {status}
+      {status.replace(/_/g, " ")}
     </span>
   );
 }
