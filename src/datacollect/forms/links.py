@@ -106,8 +106,14 @@ def view(session: Session, token: str, *, mark_opened: bool = True) -> dict[str,
     row = find_version(session, req.form_key)
     schema = schema_of(row)
     if mark_opened and req.state in ("pending", "sent", "bounced"):
-        req.state = "opened"
-        req.opened_at = req.opened_at or t
+        # a conditional update: an answer committed meanwhile (another tab) is never overwritten
+        session.execute(update(FormRequest).where(FormRequest.id == req.id,
+                                                  FormRequest.state.in_(("pending", "sent", "bounced")))
+                        .values(state="opened", opened_at=req.opened_at or t)
+                        .execution_options(synchronize_session=False))
+        req_state = "opened"
+    else:
+        req_state = req.state
     answers: dict[str, Any] = {}
     source = "empty"
     if req.prefill:
@@ -122,8 +128,8 @@ def view(session: Session, token: str, *, mark_opened: bool = True) -> dict[str,
     return {
         "form": {"key": row.key, "name": row.name, "version": row.version, "title": schema.title or row.key,
                  "description": schema.description, "schema": row.schema},
-        "link": {"state": req.state, "expires_at": req.expires_at, "deadline": camp.deadline,
-                 "opened_at": req.opened_at, "draft_saved_at": req.draft_saved_at,
+        "link": {"state": req_state, "expires_at": req.expires_at, "deadline": camp.deadline,
+                 "opened_at": req.opened_at or t, "draft_saved_at": req.draft_saved_at,
                  "allow_drafts": schema.settings.allow_drafts, "can_delegate": True},
         "recipient": {"name": recipient.get("name"), "email": recipient.get("email"),
                       "company": recipient.get("company")},
