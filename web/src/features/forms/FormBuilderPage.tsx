@@ -13,7 +13,7 @@ import { ApiError, errorMessage } from "../../client/errors";
 import type { FormProblem, FormRead } from "../../client/types";
 import { confirm } from "../../lib/confirm";
 import { downloadJson } from "../../lib/files";
-import { toast } from "../../lib/toast";
+import { toast, useToasts } from "../../lib/toast";
 import { useTitle } from "../../lib/title";
 import { Button, ErrorNote, IconButton, Spinner } from "../../lib/ui";
 import { useAuth } from "../shell/auth";
@@ -100,6 +100,8 @@ function BuilderFrame() {
       s.markSaved({ key: answer.key, name: answer.name, version: answer.version });
       qc.setQueryData(["form", answer.name], answer);
       void qc.invalidateQueries({ queryKey: ["forms"] });
+      // the problems of an earlier try are solved: their messages go
+      useToasts.setState((t) => ({ toasts: t.toasts.filter((x) => x.kind !== "error") }));
       toast.success(`Saved as version ${answer.version} (${answer.key})`);
       if (!saved || saved.name !== answer.name) navigate(`/forms/${encodeURIComponent(answer.name)}`, { replace: true });
     } catch (e) {

@@ -26,6 +26,14 @@ describe("the builder's store", () => {
     expect(store.getState().future).toHaveLength(1);
   });
 
+  it("drops the server's problems on a field once that field is changed", () => {
+    const store = createBuilderStore(blankForm(), null);
+    const first = store.getState().doc.pages[0].fields[0]._uid;
+    store.getState().setProblems([{ uid: first, message: "bad pattern" }, { uid: null, message: "form problem" }]);
+    store.getState().change((d) => updateField(d, first, { pattern: "x" }), `${first}:pattern`);
+    expect(store.getState().problems).toEqual([{ uid: null, message: "form problem" }]);
+  });
+
   it("changes nothing when read-only, and a save clears the problems", () => {
     const store = createBuilderStore(blankForm(), null, true);
     const before = store.getState().doc;

@@ -57,7 +57,11 @@ export function createBuilderStore(doc: BDoc, saved: SavedVersion | null, readOn
       if (next === s.doc) return;
       const t = now();
       const merge = key !== undefined && s.lastCommit?.key === key && t - s.lastCommit.at < COALESCE_MS;
+      // a setting changed: the server's problems on its field or page are the server's to say again
+      const owner = key?.split(":")[0];
+      const problems = owner ? s.problems.filter((p) => p.uid !== (owner === "form" ? null : owner)) : s.problems;
       set({
+        problems,
         doc: next,
         dirty: true,
         past: merge ? s.past : [...s.past, s.doc].slice(-HISTORY_LIMIT),
