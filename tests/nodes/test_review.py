@@ -172,3 +172,15 @@ def test_the_node_checks_its_settings_at_save_time() -> None:
     assert make_node(Review, {"priority": "item.co2_t >"}).check()
     with pytest.raises(Exception, match="duration"):
         make_node(Review, {"sla": "soon"})
+
+
+async def test_a_cancelled_run_leaves_its_items_reviewable_but_waited_for_by_nobody(platform: Any) -> None:
+    ann = add_user(platform, "ann@example.com")
+    add_team(platform, "Sustainability", ann)
+    run_id = await start(platform, "wf-cancel", [{"supplier": "Acme"}], team="Sustainability")
+    [it] = items_of_run(platform, run_id)
+    platform.runner.cancel_run(run_id)
+    after = item_row(platform, it.id)
+    assert (after.status, after.waiting) == ("pending", False)
+    await decide(platform, decisions.approve, ann, it.id)
+    assert item_row(platform, it.id).notify_pending is False and seen(run_id, "ok") == []

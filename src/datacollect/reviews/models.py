@@ -119,8 +119,10 @@ class ReviewItem(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     __table_args__ = (
         Index("ix_review_items_order", "status", desc("priority"), "created_at"),
-        Index("ix_review_items_team_status", "team_id", "status"),
-        Index("ix_review_items_assignee_status", "assignee_id", "status"),
+        # counts per status of a team's (or a queue's) items are read from these alone
+        Index("ix_review_items_team_status", "team_id", "queue", "status"),
+        Index("ix_review_items_queue_status", "queue", "status"),
+        Index("ix_review_items_assignee_status", "assignee_id", "queue", "status"),
         Index("ix_review_items_subject", "queue", "subject_key"),
     )
 

@@ -289,9 +289,10 @@ SORTS = {
 }
 
 
-def conditions(session: Session, who: Reviewer, f: Filters, *, with_status: bool = True) -> list[Any]:
+def conditions(session: Session, who: Reviewer, f: Filters, *, with_status: bool = True,
+               with_visibility: bool = True) -> list[Any]:
     conds: list[Any] = []
-    seen = teams.visible(session, who)
+    seen = teams.visible(session, who) if with_visibility else None
     if seen is not None:
         conds.append(seen)
     if with_status and f.status:
@@ -353,15 +354,23 @@ def list_items(session: Session, who: Reviewer, f: Filters, *, sort: str = "prio
     aside), for the counts beside a queue."""
     if sort not in SORTS:
         raise InvalidInput(f"Unknown sort '{sort}'; use {', '.join(SORTS)}")
-    base = conditions(session, who, f, with_status=False)
-    counts = {s: 0 for s in STATUSES}
-    for s, n in session.execute(select(ReviewItem.status, func.count()).where(*base).group_by(ReviewItem.status)):
-        counts[s] = int(n)
+    counts = count_by_status(session, who, f)
     conds = conditions(session, who, f)
     total = sum(counts[s] for s in (f.status or STATUSES) if s in counts)
     rows = session.scalars(select(ReviewItem).options(defer(ReviewItem.data)).where(*conds)
                            .order_by(*SORTS[sort]).limit(page_size).offset((page - 1) * page_size))
     return list(rows), total, counts
+
+
+def count_by_status(session: Session, who: Reviewer, f: Filters) -> dict[str, int]:
+    """How many items match per status (the status filter aside), what the caller sees only."""
+    base = conditions(session, who, f, with_status=False, with_visibility=False)
+    counts = {s: 0 for s in STATUSES}
+    for part in teams.visible_parts(session, who) or [None]:
+        q = select(ReviewItem.status, func.count()).where(*base, *([part] if part is not None else []))
+        for s, n in session.execute(q.group_by(ReviewItem.status)):
+            counts[s] += int(n)
+    return counts
 
 
 def queues(session: Session, who: Reviewer) -> list[dict[str, Any]]:
@@ -448,36 +457,56 @@ def claim(session: Session, who: Reviewer, item_id: str) -> ReviewItem:
 
 def claim_next(session: Session, who: Reviewer, f: Filters | None = None) -> ReviewItem | None:
     """Claim the most urgent free item the caller may review: first those already assigned
-    to them, then the free ones of their teams (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
+    to them, then the free ones of their teams, escalated before pending, each in the queue's
+    order (``FOR UPDATE SKIP LOCKED`` on PostgreSQL). Every read follows an index."""
     _need_decider(who)
     f = f or Filters()
-    conds = conditions(session, who, Filters(**{**f.__dict__, "status": None}))
-    conds.append(ReviewItem.status.in_(("pending", "escalated")))
-    conds.append(or_(ReviewItem.first_approver_id.is_(None), ReviewItem.first_approver_id != who.user_id))
+    base = conditions(session, who, Filters(**{**f.__dict__, "status": None}), with_visibility=False)
+    base.append(or_(ReviewItem.first_approver_id.is_(None), ReviewItem.first_approver_id != who.user_id))
+    takeable = ("pending", "escalated")
+    mine = session.execute(select(ReviewItem.id, ReviewItem.status, ReviewItem.priority, ReviewItem.created_at)
+                           .where(ReviewItem.assignee_id == who.user_id, ReviewItem.status.in_(takeable), *base)
+                           .limit(1000)).all()
+    for row in sorted(mine, key=lambda r: (r.status != "escalated", -r.priority, r.created_at, r.id)):
+        it = _take(session, who, row.id)
+        if it is not None:
+            return it
+    if not who.sees_all:
+        team_ids = teams.team_ids_of(session, who.user_id)
+        if not team_ids:
+            return None
+        base.append(ReviewItem.team_id.in_(team_ids))
     pg = session.get_bind().dialect.name == "postgresql"
-    for owner in (ReviewItem.assignee_id == who.user_id, ReviewItem.assignee_id.is_(None)):
+    for status in ("escalated", "pending"):
         for _ in range(5):
-            q = select(ReviewItem.id).where(*conds, owner).order_by(*SORTS["priority"]).limit(1)
+            q = (select(ReviewItem.id).where(ReviewItem.status == status, ReviewItem.assignee_id.is_(None), *base)
+                 .order_by(*SORTS["priority"]).limit(1))
             if pg:
                 q = q.with_for_update(skip_locked=True)
             item_id = session.scalar(q)
             if item_id is None:
                 break
-            t = now()
-            done = session.execute(
-                update(ReviewItem).where(ReviewItem.id == item_id, ReviewItem.status.in_(("pending", "escalated")),
-                                         or_(ReviewItem.assignee_id.is_(None), ReviewItem.assignee_id == who.user_id))
-                .values(assignee_id=who.user_id, status="in_review", claimed_at=t, updated_at=t,
-                        first_reviewed_at=func.coalesce(ReviewItem.first_reviewed_at, t),
-                        version=ReviewItem.version + 1)
-                .execution_options(synchronize_session=False)).rowcount
-            if done:
-                trail.record(session, item_id, who, "claimed", None, {"assignee_id": who.user_id})
-                it = session.get(ReviewItem, item_id)
-                assert it is not None
-                session.refresh(it)
+            it = _take(session, who, item_id)
+            if it is not None:
                 return it
     return None
+
+
+def _take(session: Session, who: Reviewer, item_id: str) -> ReviewItem | None:
+    t = now()
+    done = session.execute(
+        update(ReviewItem).where(ReviewItem.id == item_id, ReviewItem.status.in_(("pending", "escalated")),
+                                 or_(ReviewItem.assignee_id.is_(None), ReviewItem.assignee_id == who.user_id))
+        .values(assignee_id=who.user_id, status="in_review", claimed_at=t, updated_at=t,
+                first_reviewed_at=func.coalesce(ReviewItem.first_reviewed_at, t), version=ReviewItem.version + 1)
+        .execution_options(synchronize_session=False)).rowcount
+    if not done:
+        return None
+    trail.record(session, item_id, who, "claimed", None, {"assignee_id": who.user_id})
+    it = session.get(ReviewItem, item_id)
+    assert it is not None
+    session.refresh(it)
+    return it
 
 
 def unclaim(session: Session, who: Reviewer, item_id: str, reason: str | None = None) -> ReviewItem:

@@ -20,16 +20,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from datacollect.db.forms_models import FormResponse
-from datacollect.reviews import decisions, queue
+from datacollect.reviews import decisions, queue, trail
 from datacollect.reviews.models import ReviewItem
 from datacollect.reviews.queue import NewItem
+from datacollect.reviews.teams import SYSTEM
 
 log = logging.getLogger("datacollect.reviews")
 RETELL_AFTER = timedelta(seconds=5)
@@ -64,6 +69,20 @@ class ReviewsService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._ticks = 0
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: SQLite has one writer at a time: this process's review writes queue on this lock, and
+        #: the next one goes as soon as the last commits, instead of sleeping in SQLite's busy
+        #: handler (20 reviewers at once otherwise wait up to seconds)
+        self._write_lock = threading.Lock() if getattr(db, "dialect", "") == "sqlite" else None
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """``db.write()``, one at a time in this process on SQLite. Keep the block free of awaits."""
+        if self._write_lock is None:
+            with self.db.write() as s:
+                yield s
+            return
+        with self._write_lock, self.db.write() as s:
+            yield s
 
     def _remember_loop(self) -> None:
         try:
@@ -75,7 +94,7 @@ class ReviewsService:
     def enqueue(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Put the node's items in their queues (idempotent by each entry's ``origin_key``)."""
         self._remember_loop()
-        with self.db.write() as s:
+        with self.write() as s:
             done = queue.enqueue(s, [NewItem(**e) for e in entries])
             return [{"id": d.id, "status": d.status, "version": d.version, "attached": d.attached,
                      **({"payload": payload(d.item)} if d.item is not None else {})} for d in done]
@@ -122,7 +141,8 @@ class ReviewsService:
         """``review.decided`` for outgoing webhook subscribers, once per decision (the key is the
         item's id and version)."""
         hub = getattr(self.services.extra.get("integrations") if self.services else None, "webhooks", None)
-        if hub is None:
+        if hub is None or not any("review.decided" in sub["events"] or "*" in sub["events"]
+                                  for sub in hub.subscriptions()):
             return 0
         n = 0
         for i in range(0, len(item_ids), 500):
@@ -153,7 +173,7 @@ class ReviewsService:
                     told += 1
                 done.append((item_id, version))
             if done:
-                with self.db.write() as s:
+                with self.write() as s:
                     for item_id, version in done:
                         s.execute(update(ReviewItem).where(ReviewItem.id == item_id, ReviewItem.version == version)
                                   .values(notify_pending=False).execution_options(synchronize_session=False))
@@ -189,7 +209,7 @@ class ReviewsService:
                                                         ReviewItem.due_at <= t,
                                                         ReviewItem.escalated_at.is_(None)).limit(1))
         if late is not None:
-            with self.db.write() as s:
+            with self.write() as s:
                 done = queue.escalate_due(s, t)
             if done:
                 log.info("escalated %d review items whose SLA passed", len(done))
@@ -210,9 +230,30 @@ class ReviewsService:
             found = sorted({r for r in s.scalars(q) if r})
         n = 0
         for rid in found:
-            with self.db.write() as s:
+            with self.write() as s:
                 n += len(decisions.response_resubmitted(s, rid))
         return n
+
+    # -- runs that end while items wait ----------------------------------------------------
+    def on_run_settled(self, run: dict[str, Any]) -> None:
+        """A run was cancelled or failed: its items stay in the queue (someone may still decide
+        them), but no workflow waits for them any more; the trail says so."""
+        if run.get("status") not in ("cancelled", "failed"):
+            return
+        with self.db.session() as s:
+            found = s.scalar(select(ReviewItem.id).where(ReviewItem.run_id == run["id"],
+                                                         ReviewItem.waiting.is_(True)).limit(1))
+        if found is None:
+            return
+        with self.write() as s:
+            items = list(s.scalars(select(ReviewItem).where(ReviewItem.run_id == run["id"],
+                                                            ReviewItem.waiting.is_(True))))
+            for it in items:
+                it.waiting, it.notify_pending = False, False
+                it.version += 1
+                it.updated_at = queue.now()
+                trail.record(s, it.id, SYSTEM, "run_ended", {"run_id": run["id"]}, {"waiting": False},
+                             reason=f"the workflow run was {run['status']}")
 
     # -- the forms service's listener ------------------------------------------------------
     async def on_form_submitted(self, item: dict[str, Any]) -> None:
@@ -226,7 +267,7 @@ class ReviewsService:
                                                            ReviewItem.status == "changes_requested").limit(1))
         if waiting is None:
             return
-        with self.db.write() as s:
+        with self.write() as s:
             reopened = decisions.response_resubmitted(s, rid, item)
         if reopened:
             log.info("response %s came back for review (%d items)", rid, len(reopened))
@@ -237,6 +278,8 @@ def add_reviews(settings: Any, db: Any, services: Any, runner: Any) -> ReviewsSe
     and the forms service's listener for resubmissions."""
     svc = ReviewsService(db, runner, services)
     services.extra["reviews"] = svc
+    if runner is not None:
+        runner.on_run_settled.append(svc.on_run_settled)
     forms = getattr(services, "forms", None)
     listeners = getattr(forms, "submit_listeners", None)
     if isinstance(listeners, list):

@@ -10,9 +10,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from datacollect.db.models import User
@@ -178,17 +177,26 @@ def is_member(session: Session, team_id: str | None, user_id: str | None) -> boo
 
 
 # -- visibility ----------------------------------------------------------------------------
-def visible(session: Session, who: Reviewer) -> ColumnElement[bool] | None:
-    """The condition on ``review_items`` of what ``who`` may see (None: everything)."""
+def visible_parts(session: Session, who: Reviewer) -> list[ColumnElement[bool]] | None:
+    """What ``who`` may see, as disjoint conditions on ``review_items`` (None: everything): the
+    items of their teams, and the items assigned to them outside their teams. Counts add up
+    the parts, each read from an index of its own."""
     if who.sees_all:
         return None
     if who.user_id is None:
-        return false()
+        return [false()]
     teams = team_ids_of(session, who.user_id)
-    conds: list[Any] = [ReviewItem.assignee_id == who.user_id]
-    if teams:
-        conds.append(ReviewItem.team_id.in_(teams))
-    return or_(*conds)
+    if not teams:
+        return [ReviewItem.assignee_id == who.user_id]
+    return [ReviewItem.team_id.in_(teams),
+            and_(ReviewItem.assignee_id == who.user_id,
+                 or_(ReviewItem.team_id.is_(None), ReviewItem.team_id.not_in(teams)))]
+
+
+def visible(session: Session, who: Reviewer) -> ColumnElement[bool] | None:
+    """The condition on ``review_items`` of what ``who`` may see (None: everything)."""
+    parts = visible_parts(session, who)
+    return None if parts is None else or_(*parts)
 
 
 def can_see(session: Session, who: Reviewer, item: ReviewItem) -> bool:

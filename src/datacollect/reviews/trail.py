@@ -6,7 +6,8 @@ UPDATE and DELETE (SQLite and PostgreSQL; see migration 0005).
 
 Actions: ``created``, ``assigned``, ``claimed``, ``unclaimed``, ``reassigned``, ``approved``,
 ``first_approval``, ``rejected``, ``changes_requested``, ``resubmitted``, ``edited``,
-``commented``, ``escalated``, ``rebound`` (a new activation took the item over).
+``commented``, ``escalated``, ``rebound`` (a new activation took the item over), ``refreshed``
+(checked again by a new run), ``run_ended`` (the run waiting for it was cancelled or failed).
 """
 
 from __future__ import annotations

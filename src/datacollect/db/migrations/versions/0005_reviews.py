@@ -133,14 +133,15 @@ def upgrade() -> None:
     sa.UniqueConstraint('origin_key', name=op.f('uq_review_items_origin_key'))
     )
     with op.batch_alter_table('review_items', schema=None) as batch_op:
-        batch_op.create_index('ix_review_items_assignee_status', ['assignee_id', 'status'], unique=False)
+        batch_op.create_index('ix_review_items_assignee_status', ['assignee_id', 'queue', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_items_decided_at'), ['decided_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_items_due_at'), ['due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_items_notify_pending'), ['notify_pending'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_items_response_id'), ['response_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_items_run_id'), ['run_id'], unique=False)
         batch_op.create_index('ix_review_items_subject', ['queue', 'subject_key'], unique=False)
-        batch_op.create_index('ix_review_items_team_status', ['team_id', 'status'], unique=False)
+        batch_op.create_index('ix_review_items_team_status', ['team_id', 'queue', 'status'], unique=False)
+        batch_op.create_index('ix_review_items_queue_status', ['queue', 'status'], unique=False)
     # the queue's order: most urgent first, then oldest (priority DESC, created_at)
     op.create_index('ix_review_items_order', 'review_items', ['status', sa.text('priority DESC'), 'created_at'],
                     unique=False)
@@ -188,6 +189,7 @@ def downgrade() -> None:
     op.drop_table('team_members')
     op.drop_index('ix_review_items_order', table_name='review_items')
     with op.batch_alter_table('review_items', schema=None) as batch_op:
+        batch_op.drop_index('ix_review_items_queue_status')
         batch_op.drop_index('ix_review_items_team_status')
         batch_op.drop_index('ix_review_items_subject')
         batch_op.drop_index(batch_op.f('ix_review_items_run_id'))
