@@ -154,6 +154,25 @@ def test_a_form_with_a_repeating_group_is_built_previewed_and_saved(page: Any, s
     assert "array" in schema["properties"]["machines"]["type"]
     assert "power_kw" in json.dumps(schema["properties"]["machines"])
 
+    # sent to a supplier as a link to pass on, which opens the form as the supplier sees it
+    page.get_by_role("button", name="Send…").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Recipients").fill(f"Anna Schmidt <anna.{name}@acme.example>, Acme Steel GmbH")
+    dialog.get_by_label("Delivery").select_option(label="Links to pass on (portal)")
+    dialog.get_by_role("button", name="Send to 1").click()
+    link = page.get_by_test_id("personal-link")
+    expect(link).to_have_count(1)
+    url = link.get_attribute("href")
+    token = re.search(r"/f/([A-Za-z0-9_-]+)$", url or "")
+    assert token, url
+    dialog.get_by_role("button", name="Done").click()
+    supplier = page.context.new_page()
+    supplier.goto(f"/f/{token.group(1)}")
+    expect(supplier.get_by_role("heading", name="Site audit")).to_be_visible()
+    expect(supplier.get_by_text("For Anna Schmidt, Acme Steel GmbH")).to_be_visible()
+    expect(supplier.get_by_label("Site name")).to_be_visible()
+    supplier.close()
+
     # and the list has it
     page.get_by_role("button", name="Back to forms").click()
     expect(page.get_by_test_id("form-row").filter(has_text=name)).to_contain_text(f"{name}_v2")

@@ -247,8 +247,9 @@ export function FormRenderer(props: FormRendererProps) {
             </button>
           )}
           {props.actions}
-          <span className="flex-1" />
-          <button type="submit" className={buttonClass("primary")} disabled={props.submitting || props.readOnly}>
+          <span className="hidden flex-1 @md:block" />
+          {/* on a phone, Next (or Submit) comes first and takes the whole width */}
+          <button type="submit" className={cx(buttonClass("primary"), "order-first w-full @md:order-last @md:w-auto")} disabled={props.submitting || props.readOnly}>
             {last ? (
               <>
                 {props.submitting ? "Submitting…" : (props.submitLabel ?? "Submit")} <Send className="size-4" aria-hidden />
