@@ -11,8 +11,9 @@ platform's, not a mail server's).
 * ``campaign``: ``POST /api/forms/{id}/send`` to N recipients (default 10,000): the time to
   answer (campaign and requests written), then the time until every invitation is rendered
   and handed to the mailer.
-* ``submit``: a workflow ManualTrigger → SendForm (each_response) → DataValidator →
-  Conditional → DataMapper waits on a campaign of N recipients; C concurrent clients submit
+* ``submit``: a workflow ManualTrigger → SendForm (each_response, recipients from a data
+  source as in the plan's seed) → DataValidator → Conditional → DataMapper waits on a campaign
+  of N recipients; C concurrent clients submit
   valid answers through ``POST /api/public/forms/{token}/submit``; each call returns after the
   answer is validated and stored and the run's new lane has been driven through the graph.
   Submissions/s and p50/p99 latency.
@@ -38,7 +39,6 @@ import os
 import platform as pyplatform
 import re
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -172,7 +172,7 @@ class Bench:
         definition = {"id": wid, "name": wid, "nodes": [
             {"id": "start", "type": "ManualTrigger"},
             {"id": "form_1", "type": "SendForm", "config": {"form_id": "supplier_emissions_v2",
-                                                            "recipients": "{{ trigger.recipients }}"}},
+                                                            "recipients": f"{{{{ database.{wid.replace('-', '_')} }}}}"}},
             {"id": "validate_1", "type": "DataValidator", "config": {"rules": ["required_fields"]}},
             {"id": "branch_1", "type": "Conditional", "config": {"condition": "validate_1.score > 0.8"}},
             {"id": "map_1", "type": "DataMapper", "config": {"mapping_rules": [
@@ -184,9 +184,11 @@ class Bench:
         r = await self.client.post("/api/workflows", json=definition, headers=self.auth)
         assert r.status_code == 201, r.text
         emails = [f"{wid}{i}@bench.example" for i in range(n)]
+        r = await self.client.put(f"/api/data-sources/{wid.replace('-', '_')}", headers=self.auth,
+                                  json={"rows": [{"email": e, "name": f"Supplier {i}"} for i, e in enumerate(emails)]})
+        assert r.status_code == 200, r.text
         before = self.mailer.count
-        r = await self.client.post(f"/api/workflows/{wid}/run", headers=self.auth,
-                                   json={"data": {"recipients": emails}})
+        r = await self.client.post(f"/api/workflows/{wid}/run", headers=self.auth, json={"data": {}})
         assert r.status_code == 200 and r.json()["status"] == "waiting", r.text
         await self.delivered(before + n)
         return r.json()["id"], [self.mailer.links[e] for e in emails]
