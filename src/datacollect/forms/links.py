@@ -61,9 +61,8 @@ def resolve(session: Session, token: str, *, lock: bool = False) -> tuple[FormRe
 
 def ensure_open(req: FormRequest, camp: Campaign, at: datetime, *, submitting: bool = False) -> None:
     if req.state == "delegated":
-        to = None
         raise LinkGone("link_delegated", "This form was passed on to a colleague, who received a link of their "
-                                         "own. This link no longer works.", {"state": req.state, "delegated_to": to})
+                                         "own. This link no longer works.", {"state": req.state})
     if req.state in ("submitted", "approved"):
         when = req.submitted_at.strftime("%Y-%m-%d %H:%M UTC") if req.submitted_at else "earlier"
         if submitting:
