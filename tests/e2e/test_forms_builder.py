@@ -178,6 +178,15 @@ def test_a_form_with_a_repeating_group_is_built_previewed_and_saved(page: Any, s
     expect(page.get_by_test_id("form-row").filter(has_text=name)).to_contain_text(f"{name}_v2")
     shot(page, "forms-list")
 
+    # an older version comes back into the builder, to be saved as the newest again
+    page.get_by_test_id("form-row").filter(has_text=name).get_by_role("link").click()
+    expect(b.card("name")).to_contain_text("Site name")
+    page.get_by_label("Version", exact=True).select_option(label="Version 1")
+    expect(b.card("name")).to_contain_text("Your name")
+    expect(page.get_by_test_id("builder-status")).to_contain_text("unsaved changes")
+    page.get_by_role("button", name="Undo (Ctrl+Z)").click()
+    expect(b.card("name")).to_contain_text("Site name")
+
 
 def test_every_field_type_can_be_added_from_the_palette_and_is_previewed(page: Any, server: Server) -> None:
     login(page)

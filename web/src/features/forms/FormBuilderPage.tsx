@@ -8,14 +8,14 @@ import { useEffect, useMemo, useState } from "react";
 import { Link, useBlocker, useLocation, useNavigate, useParams } from "react-router";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { ArrowLeft, Braces, Eye, EyeOff, FileDown, Redo2, Save, Send, Undo2 } from "lucide-react";
-import { downloadFile, getForm, saveForm } from "../../client/api";
+import { downloadFile, getForm, listFormVersions, saveForm } from "../../client/api";
 import { ApiError, errorMessage } from "../../client/errors";
 import type { FormProblem, FormRead } from "../../client/types";
 import { confirm } from "../../lib/confirm";
 import { downloadJson } from "../../lib/files";
 import { toast, useToasts } from "../../lib/toast";
 import { useTitle } from "../../lib/title";
-import { Button, ErrorNote, IconButton, Spinner } from "../../lib/ui";
+import { Button, ErrorNote, IconButton, Select, Spinner } from "../../lib/ui";
 import { useAuth } from "../shell/auth";
 import { canEditForms } from "../shell/permissions";
 import { Outline, useProblemsByUid } from "./builder/Outline";
@@ -179,6 +179,7 @@ function BuilderFrame() {
             {problemCount > 0 && <span className="text-red-700"> · {problemCount === 1 ? "1 problem" : `${problemCount} problems`}</span>}
           </p>
         </div>
+        {saved && <VersionsMenu saved={saved} />}
         {!readOnly && (
           <>
             <IconButton label="Undo (Ctrl+Z)" disabled={!canUndo} onClick={() => store.getState().undo()}>
@@ -234,6 +235,48 @@ function BuilderFrame() {
         </p>
       )}
     </div>
+  );
+}
+
+/**
+ * The saved versions of the form. Choosing an older one puts it in the builder (one undo
+ * step); saving it then makes it the newest version again.
+ */
+function VersionsMenu({ saved }: { saved: SavedVersion }) {
+  const store = useBuilderStore();
+  const versions = useQuery({ queryKey: ["form-versions", saved.name, saved.key], queryFn: () => listFormVersions(saved.name), staleTime: 30_000 });
+  const [shown, setShown] = useState(saved.key);
+  useEffect(() => setShown(saved.key), [saved.key]);
+  const list = versions.data?.data ?? [];
+  if (list.length < 2) return null;
+  return (
+    <Select
+      aria-label="Version"
+      className="w-40"
+      value={shown}
+      onChange={async (e) => {
+        const key = e.target.value;
+        try {
+          const older = await getForm(key);
+          const doc = fromDocument(older.schema);
+          const s = store.getState();
+          if (s.readOnly) store.setState({ doc, selected: { kind: "form" } });
+          else s.change(() => doc);
+          s.select({ kind: "form" });
+          setShown(key);
+          if (key !== saved.key && !s.readOnly) toast.info(`Version ${older.version} is in the builder. Save it to make it the newest version again.`);
+        } catch (err) {
+          toast.error(errorMessage(err));
+        }
+      }}
+    >
+      {list.map((v) => (
+        <option key={v.key} value={v.key}>
+          Version {v.version}
+          {v.key === saved.key ? " (newest)" : ""}
+        </option>
+      ))}
+    </Select>
   );
 }
 
