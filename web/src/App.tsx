@@ -7,8 +7,6 @@ import { LoginPage } from "./features/shell/LoginPage";
 import { ComingSoon, NotFound } from "./features/shell/ComingSoon";
 import { WorkflowListPage } from "./features/workflows/WorkflowListPage";
 import { RunsPage } from "./features/runs/RunsPage";
-import { FormsPage } from "./features/forms/FormsPage";
-import { ResponsesPage } from "./features/responses/ResponsesPage";
 import { ConfirmHost, Spinner, Toaster } from "./lib/ui";
 
 const EditorPage = lazy(() => import("./features/editor/EditorPage"));
@@ -16,6 +14,8 @@ const RunPage = lazy(() => import("./features/runs/RunPage"));
 const PublicFormPage = lazy(() => import("./features/forms/PublicFormPage"));
 const FormBuilderPage = lazy(() => import("./features/forms/FormBuilderPage"));
 const ResponsePage = lazy(() => import("./features/responses/ResponsePage"));
+const FormsPage = lazy(() => import("./features/forms/FormsPage").then((m) => ({ default: m.FormsPage })));
+const ResponsesPage = lazy(() => import("./features/responses/ResponsesPage").then((m) => ({ default: m.ResponsesPage })));
 
 export const queryClient = new QueryClient({
   defaultOptions: {
@@ -53,10 +53,10 @@ const router = createBrowserRouter([
       { path: "workflows/:id", element: <RequirePage page="workflows">{page(<EditorPage />)}</RequirePage> },
       { path: "runs", element: <RequirePage page="runs"><RunsPage /></RequirePage> },
       { path: "runs/:id", element: <RequirePage page="runs">{page(<RunPage />)}</RequirePage> },
-      { path: "forms", element: <RequirePage page="forms"><FormsPage /></RequirePage> },
+      { path: "forms", element: <RequirePage page="forms">{page(<FormsPage />)}</RequirePage> },
       { path: "forms/new", element: <RequirePage page="forms">{page(<FormBuilderPage />)}</RequirePage> },
       { path: "forms/:name", element: <RequirePage page="forms">{page(<FormBuilderPage />)}</RequirePage> },
-      { path: "responses", element: <RequirePage page="responses"><ResponsesPage /></RequirePage> },
+      { path: "responses", element: <RequirePage page="responses">{page(<ResponsesPage />)}</RequirePage> },
       { path: "responses/:id", element: <RequirePage page="responses">{page(<ResponsePage />)}</RequirePage> },
       { path: "reviews", element: <RequirePage page="reviews"><ComingSoon title="Reviews" /></RequirePage> },
       { path: "connections", element: <RequirePage page="connections"><ComingSoon title="Connections" /></RequirePage> },
