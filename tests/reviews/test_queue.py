@@ -29,7 +29,8 @@ async def test_filters_sorts_and_counts_per_status(platform: Any) -> None:
                 issues=[{"field": "co2_t", "message": "far above last year"}]),
         NewItem(data={}, team="Team", title="Late plc", priority=1, sla_seconds=60))
     with platform.db.write() as s:
-        s.execute(update(ReviewItem).where(ReviewItem.id == late).values(due_at=queue.now() - timedelta(hours=1)))
+        an_hour_ago = queue.now() - timedelta(hours=1)
+        s.execute(update(ReviewItem).where(ReviewItem.id == late).values(due_at=an_hour_ago, escalate_at=an_hour_ago))
         decisions.approve(s, ann, low)
 
     def ids(**kw: Any) -> list[str]:

@@ -70,7 +70,7 @@ def _finish(it: ReviewItem, decision: str, who: Reviewer, reason: str | None, t:
     keeps_waiting = told and decision == "changes_requested" and it.on_changes == "wait"
     set_status(it, decision, decision=decision, decided_by=who.name, decided_by_id=who.user_id, decided_at=t,
                reason=reason, assignee_id=it.assignee_id or who.user_id, first_reviewed_at=it.first_reviewed_at or t,
-               waiting=keeps_waiting, notify_pending=told,
+               waiting=keeps_waiting, notify_pending=told, escalate_at=None,
                **({"comments": comments} if decision == "changes_requested" else {}))
 
 
@@ -290,7 +290,7 @@ def bulk_decide(session: Session, who: Reviewer, action: str, reason: str | None
             status=decision, decision=decision, decided_by=who.name, decided_by_id=who.user_id, decided_at=t,
             reason=reason, assignee_id=func.coalesce(ReviewItem.assignee_id, who.user_id),
             first_reviewed_at=func.coalesce(ReviewItem.first_reviewed_at, t),
-            notify_pending=ReviewItem.waiting & ReviewItem.wait_key.is_not(None), waiting=False,
+            notify_pending=ReviewItem.waiting & ReviewItem.wait_key.is_not(None), waiting=False, escalate_at=None,
             version=ReviewItem.version + 1, updated_at=t).execution_options(synchronize_session=False))
     for r in final:
         after: dict[str, Any] = {"status": decision}

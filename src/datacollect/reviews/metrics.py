@@ -42,8 +42,8 @@ def review_metrics(session: Session, who: Reviewer, f: Filters | None = None) ->
     for s, n in session.execute(select(ReviewItem.status, func.count()).where(*scope).group_by(ReviewItem.status)):
         by_status[s] = int(n)
     t = now()
-    overdue = session.scalar(select(func.count()).select_from(ReviewItem).where(
-        *scope, ReviewItem.status.in_(OPEN), ReviewItem.due_at <= t)) or 0
+    overdue = sum(session.scalar(select(func.count()).select_from(ReviewItem).where(*scope, late)) or 0
+                  for late in (ReviewItem.escalate_at <= t, ReviewItem.status == "escalated"))
     first: list[float] = []
     decided: list[float] = []
     per: dict[str, dict[str, Any]] = {}

@@ -103,6 +103,9 @@ class ReviewItem(Base):
     #: a user's email or a team's name, told when the SLA passes
     escalate_to: Mapped[str | None] = mapped_column(String(320), nullable=True)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: the SLA's timer: the due time while an escalation is still to come; cleared once the
+    #: item is escalated, decided, or waits for the respondent (so due timers are found by index)
+    escalate_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     decision: Mapped[str | None] = mapped_column(String(20), nullable=True)
     decided_by_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(320), nullable=True)

@@ -240,7 +240,9 @@ def _create(session: Session, entries: list[NewItem], responses: dict[str, FormR
             "claimed_at": None, "first_reviewed_at": None, "approvals_required": 2 if e.four_eyes else 1,
             "first_approver_id": None, "first_approver": None, "first_approved_at": None,
             "sla_seconds": e.sla_seconds, "due_at": t + timedelta(seconds=e.sla_seconds) if e.sla_seconds else None,
-            "escalate_to": e.escalate_to, "escalated_at": None, "decision": None, "decided_by_id": None,
+            "escalate_to": e.escalate_to, "escalated_at": None,
+            "escalate_at": t + timedelta(seconds=e.sla_seconds) if e.sla_seconds else None,
+            "decision": None, "decided_by_id": None,
             "decided_by": None, "decided_at": None, "reason": None, "comments": None, "round": 1,
             # a microsecond apart: the queue keeps the order items came in (oldest first)
             "notify_pending": False, "version": 1, "created_at": t + timedelta(microseconds=i),
@@ -314,7 +316,7 @@ def conditions(session: Session, who: Reviewer, f: Filters, *, with_status: bool
     if f.priority is not None:
         conds.append(ReviewItem.priority >= f.priority)
     if f.overdue is not None:
-        late = and_(ReviewItem.due_at.is_not(None), ReviewItem.due_at <= now(), ReviewItem.status.in_(OPEN))
+        late = or_(ReviewItem.escalate_at <= now(), ReviewItem.status == "escalated")
         conds.append(late if f.overdue else ~late)
     if f.awaiting_second is not None:
         second = and_(ReviewItem.approvals_required > 1, ReviewItem.first_approver_id.is_not(None),
@@ -384,12 +386,12 @@ def queues(session: Session, who: Reviewer) -> list[dict[str, Any]]:
         entry = out.setdefault((queue, tid), {"queue": queue, "team_id": tid, "counts": {s: 0 for s in STATUSES},
                                               "overdue": 0, "mine": 0})
         entry["counts"][status] = int(n)
-    late = (select(ReviewItem.queue, ReviewItem.team_id, func.count())
-            .where(*conds, ReviewItem.status.in_(OPEN), ReviewItem.due_at <= now())
-            .group_by(ReviewItem.queue, ReviewItem.team_id))
-    for queue, tid, n in session.execute(late):
-        if (queue, tid) in out:
-            out[(queue, tid)]["overdue"] = int(n)
+    for late_now in (ReviewItem.escalate_at <= now(), ReviewItem.status == "escalated"):  # disjoint
+        late = (select(ReviewItem.queue, ReviewItem.team_id, func.count()).where(*conds, late_now)
+                .group_by(ReviewItem.queue, ReviewItem.team_id))
+        for queue, tid, n in session.execute(late):
+            if (queue, tid) in out:
+                out[(queue, tid)]["overdue"] += int(n)
     if who.user_id:
         mine = (select(ReviewItem.queue, ReviewItem.team_id, func.count())
                 .where(*conds, ReviewItem.status.in_(OPEN), ReviewItem.assignee_id == who.user_id)
@@ -555,16 +557,19 @@ def reassign(session: Session, who: Reviewer, item_id: str, *, user: str | None 
 # -- escalation ----------------------------------------------------------------------------
 def escalate_due(session: Session, at: datetime | None = None, limit: int = 200) -> list[str]:
     """Escalate open items whose SLA has passed: status ``escalated``, priority urgent, and
-    given to the item's ``escalate_to`` (a user's email, or a team's name) when it has one."""
+    given to the item's ``escalate_to`` (a user's email, or a team's name) when it has one.
+    The timer is ``escalate_at``, read by its index."""
     at = at or now()
-    q = (select(ReviewItem).where(ReviewItem.status.in_(("pending", "in_review")), ReviewItem.due_at <= at,
-                                  ReviewItem.escalated_at.is_(None)).order_by(ReviewItem.due_at).limit(limit))
+    q = select(ReviewItem).where(ReviewItem.escalate_at <= at).order_by(ReviewItem.escalate_at).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)
     done = []
     for it in session.scalars(q):
+        if it.status not in ("pending", "in_review"):  # nothing to escalate any more: stop the timer
+            it.escalate_at = None
+            continue
         before = {"status": it.status, "assignee_id": it.assignee_id, "team_id": it.team_id, "priority": it.priority}
-        values: dict[str, Any] = {"escalated_at": at, "priority": 3}
+        values: dict[str, Any] = {"escalated_at": at, "escalate_at": None, "priority": 3}
         target = (it.escalate_to or "").strip()
         if target:
             try:
@@ -602,5 +607,6 @@ def reopen(session: Session, it: ReviewItem, data: dict[str, Any], revision: int
     set_status(it, "pending", data=data, response_revision=revision, round=it.round + 1, decision=None,
                decided_by=None, decided_by_id=None, decided_at=None, claimed_at=None, first_approver_id=None,
                first_approver=None, first_approved_at=None, escalated_at=None, issues=list(issues or []),
-               score=score, due_at=t + timedelta(seconds=it.sla_seconds) if it.sla_seconds else None)
+               score=score, due_at=t + timedelta(seconds=it.sla_seconds) if it.sla_seconds else None,
+               escalate_at=t + timedelta(seconds=it.sla_seconds) if it.sla_seconds else None)
     trail.record(session, it.id, who, "resubmitted", before, after, reason=f"round {it.round}")

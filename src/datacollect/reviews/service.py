@@ -205,9 +205,7 @@ class ReviewsService:
         self._loop = asyncio.get_running_loop()
         t = queue.now()
         with self.db.session() as s:
-            late = s.scalar(select(ReviewItem.id).where(ReviewItem.status.in_(("pending", "in_review")),
-                                                        ReviewItem.due_at <= t,
-                                                        ReviewItem.escalated_at.is_(None)).limit(1))
+            late = s.scalar(select(ReviewItem.id).where(ReviewItem.escalate_at <= t).limit(1))
         if late is not None:
             with self.write() as s:
                 done = queue.escalate_due(s, t)

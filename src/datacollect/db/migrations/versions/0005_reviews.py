@@ -116,6 +116,7 @@ def upgrade() -> None:
     sa.Column('due_at', datacollect.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('escalate_to', sa.String(length=320), nullable=True),
     sa.Column('escalated_at', datacollect.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('escalate_at', datacollect.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('decision', sa.String(length=20), nullable=True),
     sa.Column('decided_by_id', sa.String(length=36), nullable=True),
     sa.Column('decided_by', sa.String(length=320), nullable=True),
@@ -136,6 +137,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_review_items_assignee_status', ['assignee_id', 'queue', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_items_decided_at'), ['decided_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_items_due_at'), ['due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_review_items_escalate_at'), ['escalate_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_items_notify_pending'), ['notify_pending'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_items_response_id'), ['response_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_items_run_id'), ['run_id'], unique=False)
@@ -195,6 +197,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_review_items_run_id'))
         batch_op.drop_index(batch_op.f('ix_review_items_response_id'))
         batch_op.drop_index(batch_op.f('ix_review_items_notify_pending'))
+        batch_op.drop_index(batch_op.f('ix_review_items_escalate_at'))
         batch_op.drop_index(batch_op.f('ix_review_items_due_at'))
         batch_op.drop_index(batch_op.f('ix_review_items_decided_at'))
         batch_op.drop_index('ix_review_items_assignee_status')
