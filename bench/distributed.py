@@ -275,7 +275,10 @@ def run_case(workers: int, args: argparse.Namespace) -> Result:
                 raise RuntimeError("the API did not start: " + (work / "api.log").read_text()[-2000:])
             time.sleep(0.2)
         http = httpx.Client(base_url=url, timeout=30)
-        token = http.post("/api/auth/token", data=ADMIN).json()["access_token"]
+        login = http.post("/api/auth/token", data=ADMIN)
+        if login.status_code != 200:
+            raise RuntimeError(f"could not log in: {login.status_code} {login.text[:300]}")
+        token = login.json()["access_token"]
         h = {"Authorization": f"Bearer {token}"}
         r = http.post("/api/workflows", json=workflow(db_url), headers=h)
         r.raise_for_status()
