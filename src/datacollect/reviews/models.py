@@ -74,6 +74,8 @@ class ReviewItem(Base):
     #: the values under review (the workflow item; for a response, its answers and metadata)
     data: Mapped[dict[str, Any]] = mapped_column(JSONText, default=dict)
     issues: Mapped[list[Any]] = mapped_column(JSONText, default=list)
+    #: how many issues (filters and counts read it from an index, not the JSON)
+    issue_count: Mapped[int] = mapped_column(Integer, default=0)
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     response_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     response_revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -123,7 +125,7 @@ class ReviewItem(Base):
     __table_args__ = (
         Index("ix_review_items_order", "status", desc("priority"), "created_at"),
         # counts per status of a team's (or a queue's) items are read from these alone
-        Index("ix_review_items_team_status", "team_id", "queue", "status"),
+        Index("ix_review_items_team_status", "team_id", "queue", "status", "issue_count"),
         Index("ix_review_items_queue_status", "queue", "status"),
         Index("ix_review_items_assignee_status", "assignee_id", "queue", "status"),
         Index("ix_review_items_subject", "queue", "subject_key"),

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from datacollect.db.forms_models import FormResponse
@@ -185,6 +185,7 @@ def _take_over(session: Session, it: ReviewItem, e: NewItem, revision: int, t: d
                 or changed_values(it.data or {}, e.data)[1]:
             before = {"issues": it.issues, "score": it.score}
             it.data, it.issues, it.score, it.response_revision = e.data, list(e.issues or []), e.score, revision
+            it.issue_count = len(it.issues)
             it.version += 1
             it.updated_at = t
             trail.record(session, it.id, SYSTEM, "refreshed", before, {"issues": it.issues, "score": it.score},
@@ -233,7 +234,8 @@ def _create(session: Session, entries: list[NewItem], responses: dict[str, FormR
             "id": iid, "queue": e.queue or "default", "team_id": tids[i], "status": "pending",
             "priority": priority_of(e.priority), "title": (e.title or "")[:300],
             "subject_key": (e.subject_key or email or None), "source": e.source, "data": e.data or {},
-            "issues": list(e.issues or []), "score": e.score, "response_id": e.response_id,
+            "issues": list(e.issues or []), "issue_count": len(e.issues or []), "score": e.score,
+            "response_id": e.response_id,
             "response_revision": rev, "run_id": e.run_id, "workflow_id": e.workflow_id, "node_id": e.node_id,
             "lane": e.lane, "origin_key": e.origin_key, "wait_key": e.wait_key, "waiting": bool(e.wait_key),
             "on_changes": e.on_changes, "assignment": e.assign, "assignee_id": assignees[i],
@@ -253,7 +255,7 @@ def _create(session: Session, entries: list[NewItem], responses: dict[str, FormR
             "approvals_required": rows[-1]["approvals_required"], "run_id": e.run_id}, at=t))
         out[slots[i]] = Enqueued(iid, "pending", 1, "created")
     for k in range(0, len(rows), 1000):
-        session.execute(insert(ReviewItem), rows[k:k + 1000])
+        session.execute(insert(ReviewItem.__table__), rows[k:k + 1000])
     trail.record_many(session, events)
 
 
@@ -323,9 +325,7 @@ def conditions(session: Session, who: Reviewer, f: Filters, *, with_status: bool
                       ReviewItem.status.in_(OPEN))
         conds.append(second if f.awaiting_second else ~second)
     if f.has_issues is not None:
-        # issues are a JSON list: "[]" (SQLite text) or [] (PostgreSQL jsonb)
-        empty = func.coalesce(func.length(cast(ReviewItem.issues, Text())), 0) <= 2
-        conds.append(~empty if f.has_issues else empty)
+        conds.append(ReviewItem.issue_count > 0 if f.has_issues else ReviewItem.issue_count == 0)
     if f.min_score is not None:
         conds.append(ReviewItem.score >= f.min_score)
     if f.max_score is not None:
@@ -607,6 +607,7 @@ def reopen(session: Session, it: ReviewItem, data: dict[str, Any], revision: int
     set_status(it, "pending", data=data, response_revision=revision, round=it.round + 1, decision=None,
                decided_by=None, decided_by_id=None, decided_at=None, claimed_at=None, first_approver_id=None,
                first_approver=None, first_approved_at=None, escalated_at=None, issues=list(issues or []),
+               issue_count=len(issues or []),
                score=score, due_at=t + timedelta(seconds=it.sla_seconds) if it.sla_seconds else None,
                escalate_at=t + timedelta(seconds=it.sla_seconds) if it.sla_seconds else None)
     trail.record(session, it.id, who, "resubmitted", before, after, reason=f"round {it.round}")

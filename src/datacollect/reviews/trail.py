@@ -33,9 +33,21 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def _is_json(value: Any, depth: int = 0) -> bool:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return True
+    if depth > 3:
+        return False
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_json(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_is_json(v, depth + 1) for v in value)
+    return False
+
+
 def plain(value: Any) -> Any:
     """A JSON value (datetimes as ISO 8601 text), stored the same on SQLite and PostgreSQL."""
-    if value is None or isinstance(value, (str, int, float, bool)):
+    if _is_json(value):
         return value
     return orjson.loads(dumps(value))
 
@@ -48,12 +60,12 @@ def event_row(item_id: str, who: Reviewer, action: str, before: Any = None, afte
 
 def record(session: Session, item_id: str, who: Reviewer, action: str, before: Any = None, after: Any = None,
            reason: str | None = None, batch_id: str | None = None) -> None:
-    session.execute(insert(ReviewEvent), [event_row(item_id, who, action, before, after, reason, batch_id)])
+    session.execute(insert(ReviewEvent.__table__), [event_row(item_id, who, action, before, after, reason, batch_id)])
 
 
 def record_many(session: Session, rows: list[dict[str, Any]]) -> None:
     for i in range(0, len(rows), 2000):
-        session.execute(insert(ReviewEvent), rows[i:i + 2000])
+        session.execute(insert(ReviewEvent.__table__), rows[i:i + 2000])
 
 
 def _query(item_id: str | None = None, actor: str | None = None, action: str | None = None,

@@ -354,7 +354,7 @@ def _item(session: Any, it: ReviewItem, names: dict[str, str] | None = None,
     return ReviewItemRead(
         id=it.id, queue=it.queue, team_id=it.team_id, team=team_names.get(it.team_id or ""), status=it.status,
         priority=it.priority, title=it.title, subject_key=it.subject_key, source=it.source, score=it.score,
-        issues=issues, issue_count=len(issues), response_id=it.response_id, response_revision=it.response_revision,
+        issues=issues, issue_count=it.issue_count, response_id=it.response_id, response_revision=it.response_revision,
         run_id=it.run_id, workflow_id=it.workflow_id, node_id=it.node_id, assignment=it.assignment,
         assignee_id=it.assignee_id, assignee=names.get(it.assignee_id or ""), claimed_at=it.claimed_at,
         approvals_required=it.approvals_required, first_approver=it.first_approver,

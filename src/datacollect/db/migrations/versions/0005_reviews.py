@@ -93,6 +93,7 @@ def upgrade() -> None:
     sa.Column('source', sa.String(length=20), nullable=False),
     sa.Column('data', datacollect.db.types.JSONText(), nullable=False),
     sa.Column('issues', datacollect.db.types.JSONText(), nullable=False),
+    sa.Column('issue_count', sa.Integer(), nullable=False),
     sa.Column('score', sa.Float(), nullable=True),
     sa.Column('response_id', sa.String(length=36), nullable=True),
     sa.Column('response_revision', sa.Integer(), nullable=True),
@@ -142,7 +143,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_review_items_response_id'), ['response_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_items_run_id'), ['run_id'], unique=False)
         batch_op.create_index('ix_review_items_subject', ['queue', 'subject_key'], unique=False)
-        batch_op.create_index('ix_review_items_team_status', ['team_id', 'queue', 'status'], unique=False)
+        batch_op.create_index('ix_review_items_team_status', ['team_id', 'queue', 'status', 'issue_count'],
+                              unique=False)
         batch_op.create_index('ix_review_items_queue_status', ['queue', 'status'], unique=False)
     # the queue's order: most urgent first, then oldest (priority DESC, created_at)
     op.create_index('ix_review_items_order', 'review_items', ['status', sa.text('priority DESC'), 'created_at'],
