@@ -184,3 +184,17 @@ async def test_a_cancelled_run_leaves_its_items_reviewable_but_waited_for_by_nob
     assert (after.status, after.waiting) == ("pending", False)
     await decide(platform, decisions.approve, ann, it.id)
     assert item_row(platform, it.id).notify_pending is False and seen(run_id, "ok") == []
+
+
+async def test_values_edited_in_review_go_on_down_the_workflow(platform: Any) -> None:
+    ann = add_user(platform, "ann@example.com")
+    add_team(platform, "Sustainability", ann)
+    run_id = await start(platform, "wf-edit", [{"supplier": "Acme", "co2_t": 12000, "unit": "kg"}],
+                         team="Sustainability")
+    [it] = items_of_run(platform, run_id)
+    with platform.db.write() as s:
+        decisions.edit(s, ann, it.id, {"co2_t": 12, "unit": "t"}, "reported in kg")
+    await decide(platform, decisions.approve, ann, it.id)
+    await settled(platform, run_id)
+    [ok] = seen(run_id, "ok")
+    assert (ok["items"][0]["co2_t"], ok["items"][0]["unit"]) == (12, "t")
