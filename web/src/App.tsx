@@ -4,7 +4,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { ApiError } from "./client/errors";
 import { Layout, RequirePage } from "./features/shell/Layout";
 import { LoginPage } from "./features/shell/LoginPage";
-import { ComingSoon, NotFound } from "./features/shell/ComingSoon";
+import { NotFound } from "./features/shell/ComingSoon";
 import { WorkflowListPage } from "./features/workflows/WorkflowListPage";
 import { RunsPage } from "./features/runs/RunsPage";
 import { ConfirmHost, Spinner, Toaster } from "./lib/ui";
@@ -15,6 +15,9 @@ const PublicFormPage = lazy(() => import("./features/forms/PublicFormPage"));
 const FormBuilderPage = lazy(() => import("./features/forms/FormBuilderPage"));
 const ResponsePage = lazy(() => import("./features/responses/ResponsePage"));
 const FormsPage = lazy(() => import("./features/forms/FormsPage").then((m) => ({ default: m.FormsPage })));
+const ReviewsPage = lazy(() => import("./features/reviews/ReviewsPage"));
+const ConnectionsPage = lazy(() => import("./features/connections/ConnectionsPage"));
+const SettingsPage = lazy(() => import("./features/settings/SettingsPage"));
 const ResponsesPage = lazy(() => import("./features/responses/ResponsesPage").then((m) => ({ default: m.ResponsesPage })));
 
 export const queryClient = new QueryClient({
@@ -58,9 +61,10 @@ const router = createBrowserRouter([
       { path: "forms/:name", element: <RequirePage page="forms">{page(<FormBuilderPage />)}</RequirePage> },
       { path: "responses", element: <RequirePage page="responses">{page(<ResponsesPage />)}</RequirePage> },
       { path: "responses/:id", element: <RequirePage page="responses">{page(<ResponsePage />)}</RequirePage> },
-      { path: "reviews", element: <RequirePage page="reviews"><ComingSoon title="Reviews" /></RequirePage> },
-      { path: "connections", element: <RequirePage page="connections"><ComingSoon title="Connections" /></RequirePage> },
-      { path: "settings", element: <RequirePage page="settings"><ComingSoon title="Settings" /></RequirePage> },
+      { path: "reviews/:id", element: <RequirePage page="reviews">{page(<ReviewsPage />)}</RequirePage> },
+      { path: "reviews", element: <RequirePage page="reviews">{page(<ReviewsPage />)}</RequirePage> },
+      { path: "connections", element: <RequirePage page="connections">{page(<ConnectionsPage />)}</RequirePage> },
+      { path: "settings", element: <RequirePage page="settings">{page(<SettingsPage />)}</RequirePage> },
       { path: "*", element: <NotFound /> },
     ],
   },
