@@ -61,14 +61,14 @@ interface Answer {
 }
 
 /** Awaits an openapi-fetch call; answers its body or throws an ApiError. */
-async function unwrap<T>(call: Promise<Answer>): Promise<T> {
+export async function unwrap<T>(call: Promise<Answer>): Promise<T> {
   const { data, error, response } = await call;
   if (!response.ok) throw toApiError(response.status, error);
   return data as T;
 }
 
 /** Request bodies are checked against our own types (`types.ts`), not the generated ones. */
-const body = (value: unknown) => value as never;
+export const body = (value: unknown) => value as never;
 
 // -- session ----------------------------------------------------------------------------
 
