@@ -203,6 +203,8 @@ const STATUS_STYLES: Record<string, string> = {
   changes_requested: "bg-amber-50 text-amber-700 ring-amber-600/20",
   approved: "bg-emerald-50 text-emerald-700 ring-emerald-600/20",
   rejected: "bg-red-50 text-red-700 ring-red-600/20",
+  in_review: "bg-sky-50 text-sky-700 ring-sky-600/20",
+  escalated: "bg-orange-50 text-orange-700 ring-orange-600/20",
 };
 
 export function StatusBadge({ status, className }: { status: string; className?: string }) {
