@@ -231,6 +231,26 @@ def test_a_reviewer_rejects_with_a_reason_and_approves_a_selection_in_bulk(page:
     shot(page, "reviews-metrics")
 
 
+def test_the_detail_puts_last_periods_answer_beside_this_one_with_the_change(page: Any, server: Server, desk: Desk) -> None:
+    desk.answer("Fir Timber", 1000, 400)
+    [last_quarter] = eventually(lambda: desk.queue())
+    server.api("POST", f"/api/reviews/items/{last_quarter['id']}/approve", {},
+               token=server.token(desk.reviewer, PASSWORD))
+    desk.answer("Fir Timber", 1500, 400)  # the same supplier, next quarter's campaign
+    eventually(lambda: len(desk.queue(status="pending")) == 1)
+
+    login(page, desk.reviewer, PASSWORD)
+    page.goto("/reviews")
+    detail = page.get_by_test_id("review-detail")
+    expect(detail.get_by_role("columnheader", name="Last period")).to_be_visible()
+    co2 = detail.locator("[data-testid=review-field][data-field=co2_t]")
+    expect(co2).to_contain_text("1,500")
+    expect(co2).to_contain_text("1,000")
+    expect(co2.get_by_test_id("field-delta")).to_have_text("+50%")
+    expect(detail.locator("[data-testid=review-field][data-field=energy_mwh] [data-testid=field-delta]")).to_have_text("0%")
+    shot(page, "reviews-last-period")
+
+
 def test_a_viewer_does_not_see_the_review_dashboard(page: Any, server: Server) -> None:
     email = f"victor.{uuid.uuid4().hex[:6]}@example.com"
     server.add_user(email, "viewer", PASSWORD)

@@ -348,7 +348,7 @@ export default function ReviewsPage() {
         <>
           <div className="flex flex-wrap items-end gap-2 px-6 pt-3 pb-2">
             <Input aria-label="Search" placeholder="Search title or key" value={search} onChange={(e) => setSearch(e.target.value)} className="w-44" />
-            <Select aria-label="Queue" value={filters.queue ?? ""} onChange={(e) => set({ queue: e.target.value || undefined })} className="w-40">
+            <Select aria-label="Queue" value={filters.queue ?? ""} onChange={(e) => set({ queue: e.target.value || undefined })} className="w-auto max-w-44">
               <option value="">All queues</option>
               {queueNames.map((q) => (
                 <option key={q} value={q}>
@@ -356,7 +356,7 @@ export default function ReviewsPage() {
                 </option>
               ))}
             </Select>
-            <Select aria-label="Team" value={filters.team ?? ""} onChange={(e) => set({ team: e.target.value || undefined })} className="w-36">
+            <Select aria-label="Team" value={filters.team ?? ""} onChange={(e) => set({ team: e.target.value || undefined })} className="w-auto max-w-44">
               <option value="">All my teams</option>
               {(teams.data?.data ?? []).map((t) => (
                 <option key={t.id} value={t.name}>
@@ -364,7 +364,7 @@ export default function ReviewsPage() {
                 </option>
               ))}
             </Select>
-            <Select aria-label="Status" value={filters.status ?? ""} onChange={(e) => set({ status: e.target.value || undefined })} className="w-40">
+            <Select aria-label="Status" value={filters.status ?? ""} onChange={(e) => set({ status: e.target.value || undefined })} className="w-auto max-w-44">
               <option value="">{view === "decided" ? "Any decision" : "Any open status"}</option>
               {ALL_STATUSES.map((s) => (
                 <option key={s} value={s}>
@@ -372,7 +372,7 @@ export default function ReviewsPage() {
                 </option>
               ))}
             </Select>
-            <Select aria-label="Priority" value={filters.priority ?? ""} onChange={(e) => set({ priority: e.target.value || undefined })} className="w-32">
+            <Select aria-label="Priority" value={filters.priority ?? ""} onChange={(e) => set({ priority: e.target.value || undefined })} className="w-auto max-w-44">
               <option value="">Any priority</option>
               {PRIORITIES.map((p, i) => (
                 <option key={p} value={i}>
@@ -388,13 +388,7 @@ export default function ReviewsPage() {
               <input type="checkbox" checked={!!filters.has_issues} onChange={(e) => set({ issues: e.target.checked ? "1" : undefined })} />
               With issues
             </label>
-            <Select aria-label="Sort" value={filters.sort ?? ""} onChange={(e) => set({ sort: e.target.value || undefined })} className="w-32">
-              <option value="">{view === "decided" ? "Recently changed" : "Most urgent"}</option>
-              <option value="due">Due first</option>
-              <option value="oldest">Oldest first</option>
-              <option value="newest">Newest first</option>
-              <option value="score">Lowest score</option>
-            </Select>
+
             {filtered && (
               <Button
                 variant="ghost"
@@ -453,6 +447,13 @@ export default function ReviewsPage() {
                     {view !== "decided" && data.counts && <> · {Object.entries(data.counts).filter(([s, n]) => n && !["approved", "rejected"].includes(s)).map(([s, n]) => `${n} ${STATUS_WORDS[s as ReviewStatus]?.toLowerCase() ?? s}`).join(", ")}</>}
                   </span>
                 ) : null}
+                <Select aria-label="Sort" value={filters.sort ?? ""} onChange={(e) => set({ sort: e.target.value || undefined })} className="ml-auto w-auto text-xs">
+                  <option value="">{view === "decided" ? "Recently changed" : "Most urgent"}</option>
+                  <option value="due">Due first</option>
+                  <option value="oldest">Oldest first</option>
+                  <option value="newest">Newest first</option>
+                  <option value="score">Lowest score</option>
+                </Select>
               </div>
               <div className="min-h-0 flex-1 overflow-y-auto">
                 {items.isPending ? (
