@@ -197,6 +197,9 @@ class Activation(Base):
         UniqueConstraint("run_id", "node_id", "lane"),
         Index("ix_activations_status_wake", "status", "wake_at"),
         Index("ix_activations_wait_for", "wait_for"),
+        # a run's open activations by status, and a node's pending lanes (``open_counts``,
+        # ``pending_below``), read without scanning the run's other lanes
+        Index("ix_activations_run_status_node", "run_id", "status", "node_id"),
     )
 
 

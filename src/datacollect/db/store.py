@@ -32,6 +32,9 @@ _INSERT_RUN = insert(R)
 _INSERT_ACTS = insert(A)
 _GET_RUN = select(R).where(R.c.id == bindparam("_id"))
 _GET_RUN_LOCKED = _GET_RUN.with_for_update()
+_RUN_ACTS = select(A).where(A.c.run_id == bindparam("_run"))
+_COUNT_UPTO = select(func.count()).select_from(
+    select(A.c.status).where(A.c.run_id == bindparam("_run")).limit(bindparam("_n")).subquery())
 _UPDATES: dict[tuple[frozenset[str], tuple[tuple[str, bool], ...]], Any] = {}
 _RUN_UPDATES: dict[frozenset[str], Any] = {}
 
@@ -119,8 +122,10 @@ class SqlTx:
 
     def run_snapshot(self, run_id: str, limit: int) -> list[Row] | None:
         """Every activation of the run, or None when it has more than ``limit``."""
-        rows = [dict(r) for r in self.c.execute(select(A).where(A.c.run_id == run_id).limit(limit + 1)).mappings()]
-        return rows if len(rows) <= limit else None
+        # counted first from an index alone: a big run costs one small read, not limit+1 rows
+        if (self.c.execute(_COUNT_UPTO, {"_run": run_id, "_n": limit + 1}).scalar() or 0) > limit:
+            return None
+        return [dict(r) for r in self.c.execute(_RUN_ACTS, {"_run": run_id}).mappings()]
 
     def pending_below(self, run_id: str, node_id: str, lane: str) -> list[Row]:
         q = select(A).where(A.c.run_id == run_id, A.c.node_id == node_id, A.c.status == "pending",
