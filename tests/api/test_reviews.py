@@ -231,6 +231,32 @@ async def test_with_continue_the_resubmission_comes_back_through_the_trigger(api
     assert sap["items"][0]["scope_2"] == 900
 
 
+async def test_a_response_in_review_changes_status_only_through_its_review(api: Api) -> None:
+    await team(api, "Sustainability", "reviewer@example.com")
+    r = await api.post("/api/workflows", role="builder", json=form_flow("emissions-from-responses", "wait"))
+    assert r.status_code == 201, r.text
+    rid = await submit(api, await send_form(api))
+    first = await review_of(api, rid)
+    await settled(api.platform, first["run_id"], "waiting")
+
+    # someone outside the review's team cannot approve it from the responses page
+    r = await api.put(f"/api/responses/{rid}", role="builder", json={"status": "approved"})
+    assert r.status_code == 403 and "review queue" in r.json()["error"]["message"]
+    r = await api.put(f"/api/responses/{rid}", role="reviewer", json={"status": "submitted"})
+    assert r.status_code == 409
+    assert (await api.get(f"/api/responses/{rid}")).json()["status"] == "submitted"
+
+    # its reviewer approves it there: that is the review's decision, and the workflow goes on
+    r = await api.put(f"/api/responses/{rid}", role="reviewer", json={"status": "approved", "reason": "fine"})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "approved"
+    await settled(api.platform, first["run_id"])
+    [sap] = seen(first["run_id"], "sap")
+    assert sap["items"][0]["_review"]["decision"] == "approved"
+    done = (await api.get(f"/api/reviews/items/{first['id']}", role="reviewer")).json()
+    assert done["status"] == "approved" and done["trail"][-1]["action"] == "approved"
+
+
 # -- the detail, edits, masking --------------------------------------------------------------
 async def test_detail_puts_last_periods_answer_beside_this_one(api: Api) -> None:
     await team(api, "Sustainability", "reviewer@example.com")

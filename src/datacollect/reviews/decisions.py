@@ -28,7 +28,7 @@ from datacollect.db.forms_models import FormRequest, FormResponse
 from datacollect.errors import Conflict, InvalidInput, PermissionDenied
 from datacollect.forms import catalog
 from datacollect.forms import responses as form_responses
-from datacollect.reviews import assignment, trail
+from datacollect.reviews import assignment, teams, trail
 from datacollect.reviews.errors import AlreadyTaken, FourEyes
 from datacollect.reviews.models import ReviewComment, ReviewItem
 from datacollect.reviews.queue import (
@@ -336,3 +336,35 @@ def _sync_responses(session: Session, pairs: list[tuple[str, str]], who: Reviewe
 
 def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
     return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+# -- a response's status changed from the responses page ------------------------------------
+def decide_for_response(session: Session, who: Reviewer, response_id: str, *, status: str | None,
+                        answers: dict[str, Any] | None, reason: str | None,
+                        comments: dict[str, str] | None) -> str | None:
+    """A change of a response that a review is deciding goes through that review, so the waiting
+    workflow goes on and the review's trail has it: an edit is a review edit; approved, rejected
+    and changes_requested are the review's decisions. Answers the review item's id, or None when
+    no open review holds the response (the caller then changes the response itself)."""
+    it = session.scalar(select(ReviewItem).where(ReviewItem.response_id == response_id,
+                                                 ReviewItem.status.in_(ACTIVE))
+                        .order_by(ReviewItem.created_at.desc()).limit(1))
+    if it is None:
+        return None
+    if not teams.can_see(session, who, it):
+        raise PermissionDenied("A review decides this response and you are not one of its reviewers: the reviewers "
+                               "of its team approve, reject or ask for changes in the review queue")
+    if status == "submitted":
+        raise Conflict("This response is in review: approve, reject or ask for changes; it cannot go back to "
+                       "'submitted'", details={"review_item_id": it.id})
+    if answers:
+        edit(session, who, it.id, answers, reason or "")
+    if status == "approved":
+        approve(session, who, it.id, reason)
+    elif status == "rejected":
+        reject(session, who, it.id, reason or "")
+    elif status == "changes_requested":
+        per_field = dict(comments or {})
+        message = per_field.pop(GENERAL, None) or reason
+        request_changes(session, who, it.id, per_field, message)
+    return it.id

@@ -23,6 +23,8 @@ from datacollect.db.forms_models import FormResponse
 from datacollect.errors import InvalidInput
 from datacollect.forms import catalog
 from datacollect.forms import responses as svc
+from datacollect.reviews import decisions as review_decisions
+from datacollect.reviews.teams import Reviewer
 
 router = APIRouter(prefix="/api/responses", tags=["responses"])
 MASK = "***"
@@ -168,9 +170,21 @@ def update_response(response_id: str, body: ResponseUpdate, platform: PlatformDe
                     p: Principal = require("responses:write")) -> ResponseDetail:
     """Change the status (approve, reject, request changes with a message per field) or edit answers
     (with a reason); every change goes in the response's audit trail."""
-    with platform.db.write() as session:
-        resp = svc.update_response(session, response_id, p.actor, status=body.status, answers=body.answers,
-                                   reason=body.reason, comments=body.comments)
+    reviews = platform.services.extra.get("reviews")
+    with (reviews.write() if reviews is not None else platform.db.write()) as session:
+        # a response a review is deciding changes through that review: its workflow goes on
+        item_id = review_decisions.decide_for_response(
+            session, Reviewer(p.user_id, p.actor, p.role), response_id, status=body.status, answers=body.answers,
+            reason=body.reason, comments=body.comments) if body.status or body.answers else None
+        if item_id is None:
+            resp = svc.update_response(session, response_id, p.actor, status=body.status, answers=body.answers,
+                                       reason=body.reason, comments=body.comments)
+        else:
+            session.flush()
+            resp = svc.get_response(session, response_id)
         trail = [ChangeRead(id=c.id, at=c.at, actor=c.actor, action=c.action, before=c.before, after=c.after,
                             reason=c.reason) for c in svc.changes(session, resp.id)]
-        return ResponseDetail(**_read(resp, resp.answers), changes=trail)
+        answer = ResponseDetail(**_read(resp, resp.answers), changes=trail)
+    if item_id is not None and reviews is not None:
+        reviews.after_commit([item_id])
+    return answer
