@@ -66,7 +66,7 @@ def test_a_builder_keeps_an_http_connection_whose_secret_never_reaches_the_page_
     tag = uuid.uuid4().hex[:6]
     login(page, *builder(server))
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Connections").click()
-    expect(page.get_by_role("heading", name="Connections")).to_be_visible()
+    expect(page.get_by_role("heading", name="Connections", exact=True)).to_be_visible()
 
     page.get_by_role("button", name="New connection").click()
     dialog = page.get_by_role("dialog")
@@ -89,7 +89,7 @@ def test_a_builder_keeps_an_http_connection_whose_secret_never_reaches_the_page_
     expect(r.get_by_test_id("last-test")).to_contain_text("Not tested")
     assert secret not in page.content()
 
-    r.get_by_role("button", name="Test").click()
+    r.get_by_role("button", name="Test", exact=True).click()
     expect(r.get_by_test_id("last-test-title")).to_have_text("Works")
     assert supplier_api.seen[-1] == supplier_api.expected
 
@@ -109,7 +109,7 @@ def test_a_builder_keeps_an_http_connection_whose_secret_never_reaches_the_page_
     expect(r.get_by_test_id("last-test")).to_contain_text("Not tested")  # a change clears the last result
 
     supplier_api.seen.clear()
-    r.get_by_role("button", name="Test").click()
+    r.get_by_role("button", name="Test", exact=True).click()
     expect(r.get_by_test_id("last-test-title")).to_have_text("Works")
     assert supplier_api.seen == [supplier_api.expected]
     stored = server.api("GET", f"/api/connections/supplier-api-{tag}", token=server.token())
@@ -142,7 +142,7 @@ def test_a_builder_tests_an_smtp_connection_to_a_closed_port_and_sees_the_failed
 
     r = row(page, f"mail-relay-{tag}")
     expect(r).to_contain_text(f"127.0.0.1:{closed}")
-    r.get_by_role("button", name="Test").click()
+    r.get_by_role("button", name="Test", exact=True).click()
     expect(r.get_by_test_id("last-test-title")).to_have_text("Failed at connecting")
     expect(r.get_by_test_id("last-test")).to_contain_text(str(closed))
     expect(page.get_by_role("alert").filter(has_text=f"Mail relay {tag}: failed at connecting")).to_be_visible()
