@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from datacollect.db.models import ID, Base
 from datacollect.db.types import JSONText, UTCDateTime
+from datacollect.security.sensitive import SealedJSON
 
 
 class Form(Base):
@@ -89,8 +90,9 @@ class FormRequest(Base):
     #: bounced, delegated
     state: Mapped[str] = mapped_column(String(20), index=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    prefill: Mapped[dict[str, Any] | None] = mapped_column(JSONText, nullable=True)
-    draft: Mapped[dict[str, Any] | None] = mapped_column(JSONText, nullable=True)
+    #: prefill, draft and answers: the values of sensitive fields are sealed at rest (security/sensitive.py)
+    prefill: Mapped[dict[str, Any] | None] = mapped_column(SealedJSON, nullable=True)
+    draft: Mapped[dict[str, Any] | None] = mapped_column(SealedJSON, nullable=True)
     draft_saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     comments: Mapped[dict[str, Any] | None] = mapped_column(JSONText, nullable=True)
     response_id: Mapped[str | None] = mapped_column(ID, nullable=True)
@@ -141,7 +143,7 @@ class FormResponse(Base):
     request_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     recipient: Mapped[dict[str, Any]] = mapped_column(JSONText, default=dict)
     recipient_email: Mapped[str | None] = mapped_column(String(320), nullable=True, index=True)
-    answers: Mapped[dict[str, Any]] = mapped_column(JSONText)
+    answers: Mapped[dict[str, Any]] = mapped_column(SealedJSON)
     #: submitted | changes_requested | approved | rejected
     status: Mapped[str] = mapped_column(String(20), index=True)
     source: Mapped[str] = mapped_column(String(20), default="link")  # link | api | import
@@ -164,8 +166,8 @@ class ResponseChange(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(320))
     action: Mapped[str] = mapped_column(String(40))
-    before: Mapped[Any] = mapped_column(JSONText, nullable=True)
-    after: Mapped[Any] = mapped_column(JSONText, nullable=True)
+    before: Mapped[Any] = mapped_column(SealedJSON, nullable=True)
+    after: Mapped[Any] = mapped_column(SealedJSON, nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from datacollect.integrations.connections import ConnectionStore
 from datacollect.integrations.crypto import SecretBox
 from datacollect.integrations.erp.ledger import SqlExportLedger
+from datacollect.security.sensitive import use_box
 
 log = logging.getLogger("datacollect.integrations")
 
@@ -26,6 +27,7 @@ class IntegrationHub:
         self.db = db
         self.runner = runner
         self.box = SecretBox.from_settings(settings)
+        use_box(self.box)  # the same keys seal sensitive answers (security/sensitive.py)
         self.connections = ConnectionStore(db, self.box)
         services.connections = self.connections
         services.exports = SqlExportLedger(db)
