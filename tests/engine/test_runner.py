@@ -316,6 +316,79 @@ async def test_an_aggregator_waiting_for_all_gathers_every_lane_once_the_fork_en
     assert r["acts"][("per_lane", "0.collect:2")]["output"]["main"] == [{"count": 1}]
 
 
+# A run of many lanes holds more activations than the runner drives from memory
+# (``Runner.WHOLE_RUN_LIMIT``): each answer is then driven from what the store holds.
+MANY = 50
+
+
+async def test_a_run_with_many_lanes_still_gathers_every_lane_in_an_aggregator_waiting_for_all(platform):
+    save(platform, wf("many", [node("start", "ManualTrigger"), node("collect", "TestEmitter"),
+                               node("double", "Calculator", formula="item.n * 2", output_field="d"),
+                               node("total", "Aggregator", aggregation_method="sum", field="d", wait_for="all"),
+                               node("per_lane", "Aggregator", aggregation_method="count")],
+                      [("start", "collect"), ("collect", "double"), ("double", "total"), ("double", "per_lane")]))
+    rid = await platform.runner.start_run("many", [{}])
+    for n in range(1, MANY // 2 + 1):  # one at a time, then many arriving together
+        assert await platform.runner.deliver_event(f"emit:{rid}", {"n": n}) == 1
+    await asyncio.gather(*(platform.runner.deliver_event(f"emit:{rid}", {"n": n})
+                           for n in range(MANY // 2 + 1, MANY + 1)))
+    r = await settle(platform, rid)
+    assert len(r["acts"]) > platform.runner.WHOLE_RUN_LIMIT
+    assert [k for k in r["acts"] if k[0] == "total"] == [("total", "0")]
+    assert r["acts"][("total", "0")]["status"] == "pending"
+    await platform.runner.deliver_event(f"emit:{rid}", {"end": True})
+    r = await settle(platform, rid)
+    assert r["status"] == "completed"
+    assert r["acts"][("total", "0")]["output"]["main"] == [{"sum_d": sum(2 * n for n in range(1, MANY + 1))}]
+    assert r["acts"][("total", "0")]["attempts"] == 1
+    assert sorted(int(lane.split(":")[1]) for (nid, lane), a in r["acts"].items()
+                  if nid == "per_lane" and a["status"] == "completed" and lane != "0") == list(range(1, MANY + 1))
+
+
+async def test_each_lane_of_a_run_with_many_lanes_goes_down_the_branch_its_answer_chooses(platform):
+    save(platform, wf("branches", [node("start", "ManualTrigger"), node("collect", "TestEmitter"),
+                                   node("check", "Conditional", condition="item.n % 3 == 0"),
+                                   node("threes", "TestCollect", tag="threes"), node("others", "TestCollect")],
+                      [("start", "collect"), ("collect", "check"), ("check", "threes", "true"),
+                       ("check", "others", "false")]))
+    rid = await platform.runner.start_run("branches", [{}])
+    for n in range(1, MANY + 1):
+        assert await platform.runner.deliver_event(f"emit:{rid}", {"n": n}) == 1
+    r = run_row(platform, rid)
+    assert len(r["acts"]) > platform.runner.WHOLE_RUN_LIMIT and r["status"] == "waiting"
+    for n in range(1, MANY + 1):
+        lane = f"0.collect:{n}"
+        went, skipped = ("threes", "others") if n % 3 == 0 else ("others", "threes")
+        assert r["acts"][(went, lane)]["status"] == "completed", lane
+        assert r["acts"][(went, lane)]["input"] == [{"n": n}]
+        assert r["acts"][(skipped, lane)]["status"] == "skipped", lane
+    keys = sorted(s["key"] for s in Collect.SEEN[rid])
+    assert keys == sorted(f"{rid}/{'threes' if n % 3 == 0 else 'others'}/0.collect:{n}" for n in range(1, MANY + 1))
+    await platform.runner.deliver_event(f"emit:{rid}", {"end": True})
+    assert (await settle(platform, rid))["status"] == "completed"
+
+
+async def test_lanes_of_a_run_with_many_lanes_wait_for_a_node_above_them_and_go_on_when_it_ends(platform):
+    save(platform, wf("gated", [node("start", "ManualTrigger"), node("collect", "TestEmitter"),
+                                node("gate", "Wait", continue_condition="webhook", duration="1d"),
+                                node("both", "TestCollect")],
+                      [("start", "collect"), ("start", "gate"), ("collect", "both"), ("gate", "both")]))
+    rid = await platform.runner.start_run("gated", [{"x": 1}])
+    for n in range(1, MANY + 1):
+        assert await platform.runner.deliver_event(f"emit:{rid}", {"n": n}) == 1
+    r = run_row(platform, rid)
+    assert len(r["acts"]) > platform.runner.WHOLE_RUN_LIMIT
+    assert {a["status"] for (nid, _), a in r["acts"].items() if nid == "both"} == {"pending"}
+    assert rid not in Collect.SEEN
+    assert await platform.runner.deliver_event(f"wait:{rid}", {"open": True}) == 1
+    r = await settle(platform, rid)
+    for n in range(1, MANY + 1):
+        act = r["acts"][("both", f"0.collect:{n}")]
+        assert act["status"] == "completed" and act["attempts"] == 1
+        assert act["input"] == [{"n": n}, {"x": 1, "webhook": {"open": True}}]
+    assert len(Collect.SEEN[rid]) == MANY
+
+
 async def test_a_failed_run_starts_the_error_workflow_named_in_its_settings(platform):
     save(platform, wf("on-failure", [node("start", "ManualTrigger"), node("note", "TestCollect")], [("start", "note")]))
     save(platform, wf("fragile", [node("start", "ManualTrigger"), node("flaky", "TestFlaky", failures=9, name="f9")],

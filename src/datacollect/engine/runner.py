@@ -29,6 +29,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -155,10 +156,19 @@ class Segment:
         self.queue: deque[Act] = deque()
         self.notify: list[tuple[str, Any]] = []  # events to deliver after commit
         self.dispatch: list[str] = []  # ready activations for the dispatcher after commit
+        #: lanes this segment opened (``_emit``) whose activations are all in ``acts``: nothing of
+        #: them is stored in a state another worker may take (pending, ready, waiting), so what
+        #: ``acts`` holds of them is the whole truth and nothing of them is read from the store
+        #: (see ``_disown``). A run of many lanes costs per answer what a run of one lane does.
+        self.own: set[str] = set()
 
     def remember(self, act: Act) -> Act:
         self.acts[(act.node_id, act.lane)] = act
         return act
+
+    def knows(self, lane: str) -> bool:
+        """Whether ``acts`` holds everything of the lane (nothing to read from the store)."""
+        return self.fresh or lane in self.own
 
 
 class Dispatcher:
@@ -184,6 +194,9 @@ class Runner:
         self.version_ttl = 1.0
         self._watchers: dict[str, list[asyncio.Future[str]]] = {}
         self.on_run_settled: list[Callable[[Row], None]] = []
+        #: around each node execution: (run, activation, node type) -> a context manager giving a
+        #: callback told the activation afterwards (the platform's logs, metrics and traces)
+        self.watch: Callable[[Row, Act, str], AbstractContextManager[Callable[[Act], None]]] | None = None
         #: distributed shape: runs are started and woken through the dispatcher, not driven here
         self.hand_off = False
         #: distributed shape: the nodes this worker drives itself; the others are handed over
@@ -412,6 +425,15 @@ class Runner:
         return lambda: handle[0].cancel()
 
     async def _execute_one(self, seg: Segment, act: Act) -> None:
+        if self.watch is None:
+            await self._run_node(seg, act)
+            return
+        cn = seg.cw.nodes.get(act.node_id)
+        with self.watch(seg.run, act, cn.type if cn else "unknown") as done:
+            await self._run_node(seg, act)
+            done(act)
+
+    async def _run_node(self, seg: Segment, act: Act) -> None:
         cn = seg.cw.nodes.get(act.node_id)
         if cn is None:  # the version was changed under us: cannot happen for a pinned version
             self._fail_run(seg, act, {"message": f"Node '{act.node_id}' is not in version {seg.cw.version}"})
@@ -497,7 +519,15 @@ class Runner:
             return []
         prefixes = lane_prefixes(lane)
         if not seg.fresh:
-            self._load(seg, cn.ancestors, prefixes)
+            nodes: set[str] = set()
+            lanes: set[str] = set()
+            for nid in cn.ancestors:
+                need = self._unknown(seg, nid, prefixes)
+                if need:
+                    nodes.add(nid)
+                    lanes.update(need)
+            if nodes:
+                self._load(seg, nodes, sorted(lanes))
         found: list[Act] = []
         for nid in cn.ancestors:
             for p in prefixes:
@@ -532,6 +562,7 @@ class Runner:
                                  lane=f"{act.lane}.{act.node_id}:{n}", status="completed", attempts=1,
                                  output=emit, item_count=sum(len(v) for v in emit.values()),
                                  started_at=now, finished_at=now, duration_ms=0.0, new=True))
+        seg.own.add(child.lane)  # a new lane: nothing of it is stored yet
         self._after_finish(seg, child)
 
     def _suspend(self, seg: Segment, act: Act, cn: CompiledNode, s: Suspend, elapsed: float) -> None:
@@ -587,7 +618,7 @@ class Runner:
                 targets.append(e.target)
         for t in targets:
             self._check_ready(seg, t, act.lane)
-            if not seg.fresh:
+            if not seg.knows(act.lane):
                 with self.store.transaction() as tx:
                     below = tx.pending_below(seg.run["id"], t, act.lane)
                 for r in below:
@@ -602,13 +633,27 @@ class Runner:
     def _find(self, seg: Segment, node_id: str, lane: str) -> Act | None:
         """The node's activation in this lane or the nearest lane above it."""
         prefixes = lane_prefixes(lane)
-        if not seg.fresh and (node_id, lane) not in seg.acts:
-            self._load(seg, [node_id], prefixes)
+        if not seg.fresh:
+            need = self._unknown(seg, node_id, prefixes)
+            if need:
+                self._load(seg, [node_id], need)
         for p in prefixes:
             a = seg.acts.get((node_id, p))
             if a is not None:
                 return a
         return None
+
+    @staticmethod
+    def _unknown(seg: Segment, node_id: str, prefixes: list[str]) -> list[str]:
+        """The lanes (deepest first) where the node's activation must be read from the store
+        before the nearest one is known: those above the deepest one held, not known whole."""
+        out = []
+        for p in prefixes:
+            if (node_id, p) in seg.acts:
+                break
+            if p not in seg.own:
+                out.append(p)
+        return out
 
     def _load(self, seg: Segment, node_ids: Iterable[str], lanes: list[str]) -> None:
         """Bring stored activations into the segment (those it holds already win)."""
@@ -677,6 +722,11 @@ class Runner:
                 self._pending(seg, cn.id, base)
                 return
             lanes += [f"{op.lane}.{opener}:{k}" for k in range(1, (op.emitted or 0) + 1)]
+        if not seg.fresh:  # the lanes' sources in a few reads, not one read per lane
+            sources = sorted({e.source for e in cn.incoming})
+            unknown = [ln for ln in lanes if ln not in seg.own and any((s, ln) not in seg.acts for s in sources)]
+            for i in range(0, len(unknown), 500):
+                self._load(seg, sources, unknown[i:i + 500])
         live: list[Any] = []
         for ln in lanes:
             for e in cn.incoming:
@@ -769,6 +819,8 @@ class Runner:
         seg.dispatch.append(me.id)
 
     def _find_exact(self, seg: Segment, node_id: str, lane: str) -> Act | None:
+        if lane in seg.own:
+            return seg.acts.get((node_id, lane))
         with self.store.transaction() as tx:
             rows = tx.find_activations(seg.run["id"], [node_id], [lane])
         return seg.remember(Act.from_row(rows[0])) if rows else None
@@ -795,8 +847,24 @@ class Runner:
         seg.run_dirty.update(status=to, **values)
 
     # -- persistence ------------------------------------------------------------------------
+    @staticmethod
+    def _disown(seg: Segment) -> None:
+        """Before a write: a lane that is about to hold an activation another worker may take
+        (pending, ready or waiting) is no longer known whole here, nor are the lanes above it
+        (whose pending lanes below are looked up); they are read from the store from now on.
+        Lanes below it stay known: a worker that takes the activation acts in its own lane and
+        on pending activations below it, and a lane holding one of those is not known whole."""
+        shared: set[str] = set()
+        for a in seg.acts.values():
+            if a.status in ("pending", "ready", "waiting"):
+                shared.update(lane_prefixes(a.lane))
+        if shared:
+            seg.own -= shared
+
     def _flush(self, seg: Segment, final: bool = False) -> None:
         """Write the segment in one transaction; on ``final`` also settle the run's status."""
+        if seg.own:
+            self._disown(seg)
         new_rows = [a.row() for a in seg.acts.values() if a.new]
         updates = [a for a in seg.acts.values() if not a.new and a.dirty]
         lost: list[Act] = []
