@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -54,8 +54,13 @@ def _load(file: Path) -> Any:
         _fail(f"{file} is not valid {'YAML' if file.suffix in ('.yaml', '.yml') else 'JSON'}: {exc}")
 
 
-def _logging(settings: Settings) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _logging(settings: Settings, service: str = "cli") -> None:
+    """Logs (text, or JSON lines with DATACOLLECT_LOG_JSON) and, with an OTLP endpoint, traces."""
+    from datacollect.observability.logs import configure_logging
+    from datacollect.observability.tracing import configure_tracing
+
+    configure_logging(settings.log_json, settings.log_level.upper())
+    configure_tracing(settings.otel_endpoint, service)
 
 
 @app.command()
@@ -67,7 +72,7 @@ def up(host: Annotated[str | None, typer.Option(help="Address to listen on.")] =
     from datacollect.api.app import create_app
 
     settings = _settings(host=host, port=port, executor="inline")
-    _logging(settings)
+    _logging(settings, "up")
     console.print(f"datacollect on http://{settings.host}:{settings.port}  (data: {settings.data_dir.resolve()}, "
                   f"database: {settings.db_url.split('@')[-1]})")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
@@ -92,8 +97,8 @@ def api(host: Annotated[str | None, typer.Option(help="Address to listen on.")] 
 
     settings = _settings(host=host, port=port, executor="celery", scheduler=False)
     _need_redis(settings)
-    _logging(settings)
-    p = Platform.create(settings, migrate=False)
+    _logging(settings, "api")
+    p = Platform.create(settings, migrate=False, process="api")
     console.print(f"datacollect api on http://{settings.host}:{settings.port}  "
                   f"(database: {settings.db_url.split('@')[-1]}, workers through {settings.redis_url.split('@')[-1]})")
     uvicorn.run(create_app(settings, platform=p, scheduler=False), host=settings.host, port=settings.port,
@@ -118,7 +123,14 @@ def worker(concurrency: Annotated[int | None, typer.Option(
     _need_redis(settings)
     if pool not in ("prefork", "solo"):
         _fail(f"--pool {pool}: use prefork or solo")
-    _logging(settings)
+    _logging(settings, "worker")
+    if settings.metrics_port:
+        from datacollect.db.session import Database
+        from datacollect.observability.metrics import prepare_multiprocess, serve_multiprocess
+
+        prepare_multiprocess(settings.data_dir / f"metrics-worker-{os.getpid()}")
+        serve_multiprocess(settings.metrics_port, settings.host, Database(settings.db_url))
+        console.print(f"worker metrics on http://{settings.host}:{settings.metrics_port}/metrics")
     import warnings
 
     from celery.exceptions import CPendingDeprecationWarning
@@ -145,7 +157,7 @@ def scheduler(heartbeat_file: Annotated[Path | None, typer.Option(
     each cron fire is claimed once in the database."""
     settings = _settings(executor="celery", scheduler=True)
     _need_redis(settings)
-    _logging(settings)
+    _logging(settings, "scheduler")
     asyncio.run(_scheduler(settings, heartbeat_file or settings.data_dir / "scheduler.alive"))
 
 
@@ -155,7 +167,12 @@ async def _scheduler(settings: Settings, beat: Path) -> None:
     from datacollect.platform import Platform
     from datacollect.worker.celery_app import touch
 
-    p = Platform.create(settings, migrate=False)
+    p = Platform.create(settings, migrate=False, process="scheduler")
+    if settings.metrics_port:
+        from datacollect.observability.metrics import serve
+
+        assert p.metrics is not None
+        serve(settings.metrics_port, settings.host, p.metrics)
     await p.start(scheduler=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -225,15 +242,20 @@ def connections_rotate_key(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.db_url)
     db = Database(settings.db_url)
+    from datacollect.security.sensitive import reseal
+
     try:
         with db.write() as s:
             n = rotate_secrets(s, SecretBox(keys))
+            answers = reseal(s, SecretBox(keys))  # sensitive form answers (and any still in clear)
     except DatacollectError as exc:
         _fail(exc.message)
     finally:
         db.dispose()
     console.print(f"{n} secret{'s' if n != 1 else ''} encrypted again with the first key"
                   + ("; the other keys can now be removed" if len(keys) > 1 else ""))
+    console.print(f"{answers} stored answer{'s' if answers != 1 else ''} with sensitive fields encrypted with the "
+                  "first key")
 
 
 @db_app.command("upgrade")

@@ -44,7 +44,16 @@ class Settings(BaseSettings):
     webhook_wait_timeout: float = Field(30.0, description="Longest a webhook caller waits for its run.")
     inline_payload_bytes: int = Field(
         256 * 1024, description="Activation input/output above this size is kept in the blob store.")
-    log_json: bool = Field(False, description="Write logs as JSON lines.")
+    log_json: bool = Field(False, description="Write logs as JSON lines (with run, node and trace ids).")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    metrics_token: str | None = Field(
+        None, description="A bearer token Prometheus may scrape /metrics with (signed-in admins and API keys "
+                          "with the admin role may always read it).")
+    metrics_port: int | None = Field(
+        None, description="`datacollect worker` and `scheduler` serve their metrics on this port (/metrics).")
+    otel_endpoint: str | None = Field(
+        None, description="OTLP/HTTP traces endpoint (http://collector:4318/v1/traces); tracing is off without "
+                          "it (OTEL_EXPORTER_OTLP_ENDPOINT works too).")
 
     # -- distributed shape (`datacollect api`, `worker`, `scheduler`) --------------------------
     executor: Literal["inline", "celery"] = Field(

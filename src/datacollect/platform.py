@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from datacollect import __version__
 from datacollect.config import Settings, get_settings
 from datacollect.db.migrate import upgrade
 from datacollect.db.models import WebhookRoute
@@ -23,6 +24,8 @@ from datacollect.engine.runner import Runner
 from datacollect.engine.scheduler import Scheduler
 from datacollect.integrations.hub import add_integrations
 from datacollect.nodes.registry import NodeRegistry, default_registry
+from datacollect.observability.metrics import Metrics, for_platform
+from datacollect.observability.watch import node_watcher
 from datacollect.reviews.service import add_reviews
 
 log = logging.getLogger("datacollect")
@@ -36,6 +39,7 @@ class Platform:
     registry: NodeRegistry
     runner: Runner
     services: Services
+    metrics: Metrics | None = None
     dispatcher: InlineDispatcher | None = None
     scheduler: Scheduler | None = None
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -44,7 +48,7 @@ class Platform:
 
     @classmethod
     def create(cls, settings: Settings | None = None, *, migrate: bool = True,
-               registry: NodeRegistry | None = None) -> Platform:
+               registry: NodeRegistry | None = None, process: str = "up") -> Platform:
         settings = settings or get_settings()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         if migrate:
@@ -60,7 +64,10 @@ class Platform:
         _add_forms(settings, db, services, runner)
         add_reviews(settings, db, services, runner)  # review queues, the Review node's port
         add_integrations(settings, db, services, runner)  # connections, ERP ledger, webhooks out, email
-        return cls(settings, db, store, reg, runner, services)
+        metrics = for_platform(db, __version__, process)
+        runner.on_run_settled.append(metrics.run_settled)
+        runner.watch = node_watcher(metrics)
+        return cls(settings, db, store, reg, runner, services, metrics=metrics)
 
     async def start(self, *, scheduler: bool | None = None) -> None:
         """Start the in-process worker pool (or, with ``executor=celery``, the dispatcher to the

@@ -31,6 +31,8 @@ from datacollect.api.routers import (
     workflows,
 )
 from datacollect.config import Settings
+from datacollect.observability.metrics import HttpMetrics
+from datacollect.observability.tracing import trace_app
 from datacollect.platform import Platform
 from datacollect.security.users import ensure_first_admin
 
@@ -68,6 +70,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(lineage.router)
     limit = (settings or (platform.settings if platform else Settings())).max_body_bytes
     app.add_middleware(errors.BodyLimit, limit=limit, skip=public_forms.is_upload_path)
+    app.add_middleware(HttpMetrics)
+    trace_app(app)
     _serve_web(app)
     return app
 

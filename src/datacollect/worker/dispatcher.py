@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from datacollect.config import Settings
 from datacollect.db.models import Activation, Run
 from datacollect.engine.runner import Dispatcher, Runner
+from datacollect.observability.tracing import carrier
 
 log = logging.getLogger("datacollect.dispatch")
 
@@ -59,6 +60,7 @@ class CeleryDispatcher(Dispatcher):
         self.redis_url = str(settings.redis_url)
         self.channel = settled_channel(self.redis_url)
         self.inflight: set[str] = set()
+        self._traces: dict[str, dict[str, str]] = {}
         self.sent = 0
         self._outbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._busy = False
@@ -74,6 +76,10 @@ class CeleryDispatcher(Dispatcher):
 
     def dispatch(self, activation_ids: list[str]) -> None:
         if activation_ids:
+            trace = carrier()  # the caller's trace goes with the message, for the worker's node spans
+            if trace:
+                for aid in activation_ids:
+                    self._traces[aid] = trace
             self._outbox.put(("ids", list(activation_ids)))
             self._ensure_thread()
 
@@ -170,8 +176,10 @@ class CeleryDispatcher(Dispatcher):
             for q, qids in groups.items():
                 name = self.queue_name(q)
                 for aid in qids:
-                    self.app.send_task(self.task, args=[[aid]], queue=name, routing_key=name,
-                                       producer=producer, retry=False, ignore_result=True)
+                    trace = self._traces.pop(aid, None)
+                    self.app.send_task(self.task, args=[[aid]], kwargs={"trace": trace} if trace else None,
+                                       queue=name, routing_key=name, producer=producer, retry=False,
+                                       ignore_result=True)
                     self.sent += 1
 
     def _client(self) -> Any:

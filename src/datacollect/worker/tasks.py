@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 from datacollect.config import Settings
+from datacollect.observability.tracing import continued
 
 log = logging.getLogger("datacollect.worker")
 
@@ -47,7 +48,7 @@ class WorkerProcess:
         from datacollect.worker.celery_app import split_queues
         from datacollect.worker.dispatcher import CeleryDispatcher
 
-        self.platform = Platform.create(settings, migrate=False)
+        self.platform = Platform.create(settings, migrate=False, process="worker")
         self.loop = asyncio.new_event_loop()
         runner = self.platform.runner
         # leases name the host and process that hold them (what an operator looks for)
@@ -106,8 +107,9 @@ def register(app: Any, settings: Settings) -> None:
     from datacollect.worker.celery_app import TASK
 
     @app.task(name=TASK, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
-    def execute(activation_ids: list[str]) -> None:
-        WorkerProcess.get(settings, app).run(list(activation_ids))
+    def execute(activation_ids: list[str], trace: dict[str, str] | None = None) -> None:
+        with continued(trace):  # the node spans join the trace of the call that made the work
+            WorkerProcess.get(settings, app).run(list(activation_ids))
 
     def warm_up(**_: Any) -> None:  # a pool process opens its platform before the first task
         WorkerProcess.get(settings, app)

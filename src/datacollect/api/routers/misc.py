@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from sqlalchemy import text
 
-from datacollect.api.deps import PlatformDep, Principal, SessionDep, require
+from datacollect.api.deps import PlatformDep, Principal, SessionDep, current_principal, oauth2, require
 from datacollect.api.schemas import (
     AuditRead,
     DataSourceRead,
@@ -20,6 +21,8 @@ from datacollect.api.schemas import (
     Page,
 )
 from datacollect.db import catalog
+from datacollect.errors import PermissionDenied
+from datacollect.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from datacollect.security import audit
 
 router = APIRouter()
@@ -40,6 +43,21 @@ def readyz(platform: PlatformDep, response: Response) -> dict[str, Any]:
     except Exception as exc:  # the probe must answer, not raise
         response.status_code = 503
         return {"status": "not ready", "database": type(exc).__name__}
+
+
+@router.get("/metrics", tags=["health"], operation_id="metrics", response_class=Response,
+            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
+def metrics(request: Request, platform: PlatformDep, token: Annotated[str | None, Depends(oauth2)],
+            x_api_key: Annotated[str | None, Header()] = None) -> Response:
+    """Prometheus metrics of this process and of the database (runs, waits, review queues, form
+    requests). Scrape it with ``DATACOLLECT_METRICS_TOKEN`` as a bearer token, or as an admin."""
+    expected = platform.settings.metrics_token
+    if not (expected and token and hmac.compare_digest(token.encode(), expected.encode())):
+        p = current_principal(request, token, x_api_key)
+        if not p.can("metrics:read"):
+            raise PermissionDenied(f"Your role ({p.role}) may not read the metrics (it needs 'metrics:read')")
+    assert platform.metrics is not None
+    return Response(platform.metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
 
 @router.get("/api/examples", response_model=Page[ExampleRead], tags=["workflows"], operation_id="examples-list",

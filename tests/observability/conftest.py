@@ -1,0 +1,3 @@
+"""The API fixture of tests/api, for the observability tests."""
+
+from tests.api.conftest import api  # noqa: F401
