@@ -15,6 +15,13 @@ describe("toApiError", () => {
     expect(errorMessage(err)).toBe("The workflow has problems: Add at least one rule");
   });
 
+  it("says a problem once when the message already names it", () => {
+    const err = toApiError(422, {
+      error: { code: "invalid_input", message: "name: String should have at least 1 character", details: [{ field: "name", message: "String should have at least 1 character" }] },
+    });
+    expect(errorMessage(err)).toBe("name: String should have at least 1 character");
+  });
+
   it("falls back to words for the status when the body says nothing", () => {
     expect(toApiError(403, null).message).toBe("You do not have permission to do this.");
     expect(toApiError(502, "<html>bad gateway</html>").message).toBe("The server cannot be reached.");

@@ -83,7 +83,8 @@ export function toApiError(status: number, body: unknown): ApiError {
 export function errorMessage(error: unknown): string {
   if (error instanceof ApiError) {
     const problems = error.problems;
-    if (problems.length === 1) return `${error.message}: ${problems[0].message}`;
+    // the server's message often names the one problem already ("name: too short"): say it once
+    if (problems.length === 1) return error.message.includes(problems[0].message) ? error.message : `${error.message}: ${problems[0].message}`;
     if (problems.length > 1) return `${error.message} (${problems.length} problems)`;
     return error.message;
   }
