@@ -45,8 +45,12 @@ async def test_an_api_key_is_shown_once_stored_hashed_and_can_be_revoked(api):
     created = r.json()
     key = created["key"]
     assert key.startswith("dc_") and created["prefix"] == key[:10]
+    assert created["owner"] == "builder@example.com"
     listed = (await api.get("/api/api-keys", "builder")).json()["data"]
     assert listed and "key" not in listed[0]
+    # an admin sees every key with whose it is
+    everyone = (await api.get("/api/api-keys", "admin")).json()["data"]
+    assert {(k["name"], k["owner"]) for k in everyone} >= {("ERP sync", "builder@example.com")}
     r = await api.client.get("/api/workflows", headers={"X-API-Key": key})
     assert r.status_code == 200
     r = await api.client.post("/api/workflows", headers={"X-API-Key": key}, json={})

@@ -68,6 +68,8 @@ class ApiKeyRead(BaseModel):
     name: str
     prefix: str
     role: str
+    user_id: str = Field(description="Whose key it is: it acts as this user, with at most their role.")
+    owner: str | None = Field(None, description="The owner's email.")
     created_at: datetime
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None

@@ -124,6 +124,12 @@ def list_api_keys(session: Session, user_id: str | None = None) -> list[ApiKey]:
     return list(session.scalars(q))
 
 
+def user_emails(session: Session, ids: set[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    return {uid: email for uid, email in session.execute(select(User.id, User.email).where(User.id.in_(ids)))}
+
+
 def revoke_api_key(session: Session, key_id: str, actor: str, owner_id: str | None = None) -> None:
     row = session.get(ApiKey, key_id)
     if row is None or (owner_id and row.user_id != owner_id):

@@ -67,7 +67,9 @@ def update_user(platform: PlatformDep, user_id: str, body: UserUpdate,
 @router.get("/api-keys", response_model=Page[ApiKeyRead], operation_id="apikeys-list")
 def list_keys(session: SessionDep, p: CurrentUser) -> Page[ApiKeyRead]:
     keys = svc.list_api_keys(session, None if p.can("users:manage") else p.user_id)
-    return Page(data=[ApiKeyRead.model_validate(k) for k in keys], count=len(keys))
+    owners = svc.user_emails(session, {k.user_id for k in keys})
+    return Page(data=[ApiKeyRead.model_validate(k).model_copy(update={"owner": owners.get(k.user_id)}) for k in keys],
+                count=len(keys))
 
 
 @router.post("/api-keys", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED,
@@ -78,7 +80,7 @@ def create_key(platform: PlatformDep, body: ApiKeyCreate, p: CurrentUser) -> Api
             raise Unauthorized("API keys are made by a signed-in user, not with another API key")
         user = svc.get_user(session, p.user_id)
         row, key = svc.create_api_key(session, user, body.name, body.role, p.actor)
-        return ApiKeyCreated(**ApiKeyRead.model_validate(row).model_dump(), key=key)
+        return ApiKeyCreated(**ApiKeyRead.model_validate(row).model_dump(exclude={"owner"}), owner=user.email, key=key)
 
 
 @router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="apikeys-revoke")

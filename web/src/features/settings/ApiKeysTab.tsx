@@ -82,7 +82,9 @@ export function ApiKeysTab() {
                   <tr key={k.id} className={cx("hover:bg-stone-50", state === "revoked" && "text-stone-400")} data-testid="api-key-row" data-name={k.name}>
                     <td className="px-4 py-2.5">
                       <div className={cx("font-medium", state === "revoked" ? "text-stone-500" : "text-stone-900")}>{k.name}</div>
-                      <div className="font-mono text-xs text-stone-500">{k.prefix}…</div>
+                      <div className="font-mono text-xs text-stone-500">
+                        {k.prefix}… {k.owner && <span className="font-sans" data-testid="api-key-owner">· {k.owner}</span>}
+                      </div>
                     </td>
                     <td className="px-4 py-2.5">{roleLabel(k.role)}</td>
                     <td className="px-4 py-2.5" title={k.revoked_at ? `Revoked ${formatDateTime(k.revoked_at)}` : undefined}>
