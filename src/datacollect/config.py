@@ -115,6 +115,10 @@ class Settings(BaseSettings):
                                                 "deadline, in days.")
     form_grace_hours: float = Field(0.0, description="How long after a campaign's deadline its links still "
                                                      "take answers, in hours.")
+    response_retention_days: float | None = Field(
+        None, description="Days a form response (with its files, review values and run data) is kept before it is "
+                          "erased; unset keeps responses. A form's own settings.retention_days wins over it.")
+    retention_interval: float = Field(3600.0, description="Seconds between two retention sweeps of the scheduler.")
 
     # -- integrations (connections, email triggers, outgoing webhooks) -------------------------
     secrets_key: str | None = Field(

@@ -27,6 +27,7 @@ from datacollect.nodes.registry import NodeRegistry, default_registry
 from datacollect.observability.metrics import Metrics, for_platform
 from datacollect.observability.watch import node_watcher
 from datacollect.reviews.service import add_reviews
+from datacollect.security.privacy import RetentionSweeper
 
 log = logging.getLogger("datacollect")
 
@@ -86,6 +87,9 @@ class Platform:
             self.scheduler.hooks.append(self.services.forms.tick)
             self.scheduler.hooks.append(self.services.extra["reviews"].tick)
             self.scheduler.hooks.append(self.services.extra["integrations"].tick)
+            retention = RetentionSweeper(self.db, self.services.blobs, self.settings.response_retention_days,
+                                         self.settings.retention_interval)
+            self.scheduler.hooks.append(retention.tick)  # GDPR: responses past retention (security/privacy.py)
             self._tasks.append(asyncio.get_running_loop().create_task(self.scheduler.serve()))
 
     # -- webhooks ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from datacollect.api.routers import (
     lineage,
     misc,
     nodes,
+    privacy,
     public_forms,
     responses,
     reviews,
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(reviews.router)
     app.include_router(webhook_subscriptions.router)
     app.include_router(lineage.router)
+    app.include_router(privacy.router)
     limit = (settings or (platform.settings if platform else Settings())).max_body_bytes
     app.add_middleware(errors.BodyLimit, limit=limit, skip=public_forms.is_upload_path)
     app.add_middleware(HttpMetrics)

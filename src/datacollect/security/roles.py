@@ -20,7 +20,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                                     "connections:write", "mappings:write"}),
     Role.admin: frozenset(READ | {"workflows:write", "runs:write", "forms:write", "responses:write",
                                   "connections:write", "mappings:write", "reviews:decide", "users:manage",
-                                  "audit:read", "metrics:read"}),
+                                  "audit:read", "metrics:read", "privacy:manage"}),
 }
 RANK = {Role.viewer: 0, Role.reviewer: 1, Role.builder: 2, Role.admin: 3}
 
