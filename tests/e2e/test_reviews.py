@@ -10,6 +10,7 @@ answers through each supplier's personal link.
 
 from __future__ import annotations
 
+import re
 import time
 import urllib.parse
 import uuid
@@ -20,6 +21,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import Server, login, shot
+from tests.e2e.helpers import Builder
 
 PASSWORD = "reviewer-password-1"
 
@@ -57,7 +59,7 @@ class Desk:
                 {"id": "energy_mwh", "type": "number", "label": "Energy used (MWh)"},
             ]}],
         }, token=admin)
-        server.api("POST", "/api/workflows", {
+        server.api("POST", "/api/workflows", laid_out({
             "id": self.workflow, "name": f"Review quarterly figures {tag}", "active": True,
             "nodes": [
                 {"id": "answer", "type": "FormTrigger", "config": {"form_id": f"{self.form}_v1"}},
@@ -81,7 +83,7 @@ class Desk:
                 {"from": "review", "to": "declined", "condition": "rejected"},
                 {"from": "review", "to": "ask_again", "condition": "changes_requested"},
             ],
-        }, token=admin)
+        }), token=admin)
 
     def close(self) -> None:
         self.server.api("POST", f"/api/workflows/{self.workflow}/deactivate", token=self.server.token())
@@ -104,6 +106,16 @@ class Desk:
     def run_of(self, title: str) -> dict[str, Any]:
         [item] = [i for i in self.queue(status="pending,in_review,approved,rejected,changes_requested") if i["title"] == title]
         return dict(self.server.api("GET", f"/api/runs/{item['run_id']}", token=self.server.token()))
+
+
+def laid_out(definition: dict[str, Any]) -> dict[str, Any]:
+    """Positions as the builder would keep them: left to right, the three outcomes stacked."""
+    at = {"answer": (0, 120), "check": (260, 120), "review": (520, 120), "to_sap": (800, 0),
+          "declined": (800, 120), "ask_again": (800, 240)}
+    for n in definition["nodes"]:
+        x, y = at[n["id"]]
+        n["position"] = {"x": x, "y": y}
+    return definition
 
 
 def q(text: str) -> str:
@@ -249,6 +261,24 @@ def test_the_detail_puts_last_periods_answer_beside_this_one_with_the_change(pag
     expect(co2.get_by_test_id("field-delta")).to_have_text("+50%")
     expect(detail.locator("[data-testid=review-field][data-field=energy_mwh] [data-testid=field-delta]")).to_have_text("0%")
     shot(page, "reviews-last-period")
+
+
+def test_the_builder_offers_the_teams_and_forms_a_review_workflow_names(page: Any, server: Server, desk: Desk) -> None:
+    login(page)
+    page.goto(f"/workflows/{desk.workflow}")
+    builder = Builder(page)
+
+    def choices(node_id: str, field: str) -> list[str]:
+        builder.open(node_id)
+        box = builder.field(field).locator("input")
+        expect(box).to_have_attribute("list", re.compile(".+"))
+        options = page.locator(f"datalist[id='{box.get_attribute('list')}'] option")
+        expect(options.first).to_be_attached()
+        return [o.get_attribute("value") for o in options.all()]
+
+    assert desk.team in choices("review", "team")
+    assert {desk.form, f"{desk.form}_v1"} <= set(choices("answer", "form_id"))
+    shot(page, "builder-review-team-choices")
 
 
 def test_a_viewer_does_not_see_the_review_dashboard(page: Any, server: Server) -> None:

@@ -11,6 +11,7 @@ import { cx } from "../../lib/cx";
 import { Button, IconButton, Input, Select, Textarea, Toggle } from "../../lib/ui";
 import type { Problem } from "../../client/types";
 import { ExpressionInput } from "./ExpressionInput";
+import { Suggestions, suggests } from "./suggestions";
 import {
   describeField,
   describeObject,
@@ -173,20 +174,27 @@ function FieldInput({
         />
       );
     case "string":
-    case "secret":
+    case "secret": {
+      const format = field.schema.format;
+      const listed = field.kind === "string" && suggests(format);
       return (
-        <Input
-          id={id}
-          className="nodrag"
-          type={field.kind === "secret" ? "password" : field.schema.format === "email" ? "email" : field.schema.format === "uri" ? "url" : "text"}
-          autoComplete="off"
-          value={typeof value === "string" ? value : value === undefined || value === null ? "" : String(value)}
-          onChange={(e) => onChange(e.target.value === "" ? undefined : e.target.value)}
-          placeholder={placeholderFor(field)}
-          invalid={invalid}
-          disabled={disabled}
-        />
+        <>
+          <Input
+            id={id}
+            className="nodrag"
+            type={field.kind === "secret" ? "password" : format === "email" ? "email" : format === "uri" ? "url" : "text"}
+            autoComplete="off"
+            list={listed ? `${id}-choices` : undefined}
+            value={typeof value === "string" ? value : value === undefined || value === null ? "" : String(value)}
+            onChange={(e) => onChange(e.target.value === "" ? undefined : e.target.value)}
+            placeholder={placeholderFor(field)}
+            invalid={invalid}
+            disabled={disabled}
+          />
+          {listed && <Suggestions id={`${id}-choices`} format={format} />}
+        </>
       );
+    }
     case "text":
       return (
         <Textarea
