@@ -276,3 +276,27 @@ async def test_a_review_decision_is_an_event(api: Api, receiver) -> None:
     data = got["body"]["data"]
     assert (data["review_item_id"], data["decision"], data["decided_by"], data["reason"]) == (
         "item-1", "approved", "reviewer@example.com", "plausible")
+
+
+async def test_a_run_event_lost_between_the_commit_and_the_hook_is_read_back_from_the_runs(api: Api, receiver) -> None:
+    rec, server = receiver
+    await subscribe(api, server.url + "/hooks", rec, events=["run.completed"])
+    await save_workflows(api)
+    hub = api.platform.services.extra["integrations"].webhooks
+    # the process dies right after the run's commit: its hook never publishes
+    api.platform.runner.on_run_settled.remove(hub.on_run_settled)
+    done = (await api.post("/api/workflows/hello/run", json={"data": {"x": 1}})).json()
+    assert done["status"] == "completed"
+    await asyncio.sleep(0.3)
+    assert rec.got == []
+
+    assert await asyncio.to_thread(hub.scan_runs) == 1  # what the scheduler's tick does every few seconds
+    assert await eventually(lambda: len(rec.got) == 1)
+    assert rec.got[0]["event"] == "run.completed" and rec.got[0]["body"]["data"]["run_id"] == done["id"]
+    # the hook and the scan write one delivery per run, whoever comes first
+    api.platform.runner.on_run_settled.append(hub.on_run_settled)
+    again = (await api.post("/api/workflows/hello/run", json={"data": {"x": 2}})).json()
+    assert await eventually(lambda: len(rec.got) == 2)
+    assert await asyncio.to_thread(hub.scan_runs) == 0
+    await asyncio.sleep(0.3)
+    assert [g["body"]["data"]["run_id"] for g in rec.got] == [done["id"], again["id"]]

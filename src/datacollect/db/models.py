@@ -163,7 +163,8 @@ class Run(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     __table_args__ = (Index("ix_runs_workflow_created", "workflow_id", "created_at"),
-                      Index("ix_runs_status", "status"))
+                      Index("ix_runs_status", "status"),
+                      Index("ix_runs_finished", "finished_at"))
 
 
 class Activation(Base):

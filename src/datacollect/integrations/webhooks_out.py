@@ -51,6 +51,7 @@ from datacollect.security import audit
 
 log = logging.getLogger("datacollect.webhooks")
 
+RUN_ENDS = ("completed", "failed", "cancelled")
 EVENTS = ("run.completed", "run.failed", "run.cancelled", "response.submitted", "review.decided", "ping")
 LOG_KEEP = 20
 
@@ -190,6 +191,7 @@ class WebhookHub:
         self._pruned_at = time.monotonic()
         self._since: datetime | None = None
         self._reviews_since: datetime | None = None
+        self._runs_since: datetime | None = None
         self._client: httpx.AsyncClient | None = None
 
     # -- subscriptions (cached: publishing must cost nothing when nobody listens) ---------
@@ -245,14 +247,10 @@ class WebhookHub:
                     written += 1
         return written
 
-    def on_run_settled(self, run: dict[str, Any]) -> None:
-        """The runner's hook: runs that ended become events."""
-        status = run.get("status")
-        if status not in ("completed", "failed", "cancelled") or run.get("mode") == "test":
-            return  # editor test runs are no events
-        event = f"run.{status}"
-        if not self._matching(event, run.get("workflow_id")):
-            return
+    @staticmethod
+    def _run_event(run: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
+        """(event, data, key) of a run that ended; the key is the same whoever publishes it."""
+        event = f"run.{run.get('status')}"
         data = {k: run.get(k) for k in ("workflow_id", "version", "status", "mode", "trigger_node", "retries",
                                         "parent_run_id")}
         data["run_id"] = run.get("id")
@@ -262,11 +260,48 @@ class WebhookHub:
         if run.get("error"):
             err = run["error"]
             data["error"] = {k: err.get(k) for k in ("message", "node_id", "type")} if isinstance(err, dict) else err
+        return event, data, f"{event}:{run.get('id')}:{run.get('retries') or 0}"
+
+    def on_run_settled(self, run: dict[str, Any]) -> None:
+        """The runner's hook: runs that ended become events at once (``scan_runs`` reads them
+        back from the table, so one whose process died right after the commit is not lost)."""
+        status = run.get("status")
+        if status not in RUN_ENDS or run.get("mode") == "test":
+            return  # editor test runs are no events
+        event, data, key = self._run_event(run)
+        if not self._matching(event, run.get("workflow_id")):
+            return
         try:
-            self.publish(event, data, f"{event}:{run.get('id')}:{run.get('retries') or 0}",
-                         workflow_id=run.get("workflow_id"))
+            self.publish(event, data, key, workflow_id=run.get("workflow_id"))
         except Exception:  # the run is done; its event must not break the engine
             log.exception("could not publish %s for run %s", event, run.get("id"))
+
+    def scan_runs(self) -> int:
+        """``run.completed`` / ``run.failed`` / ``run.cancelled`` for every run that ended since the
+        last scan and has no delivery yet (the hook above normally wrote it already)."""
+        subs = [s for s in self.subscriptions() if "*" in s["events"] or any(e.startswith("run.") for e in s["events"])]
+        if not subs:
+            self._runs_since = None
+            return 0
+        from datacollect.db.models import Run
+
+        now = _now()
+        since = self._runs_since or max(min(s["created_at"] for s in subs), now - timedelta(days=1))
+        cols = (Run.id, Run.workflow_id, Run.version, Run.status, Run.mode, Run.trigger_node, Run.retries,
+                Run.parent_run_id, Run.started_at, Run.finished_at, Run.error)
+        with self.db.session() as s:
+            rows = [dict(r._mapping) for r in s.execute(
+                select(*cols).where(Run.finished_at >= since, Run.status.in_(RUN_ENDS), Run.mode != "test")
+                .order_by(Run.finished_at).limit(1000))]
+            events = [self._run_event(r) for r in rows]
+            done = set(s.scalars(select(WebhookDelivery.event_key).where(
+                WebhookDelivery.event_key.in_([k for _, _, k in events]))))
+        n = 0
+        for run, (event, data, key) in zip(rows, events, strict=True):
+            if key not in done:
+                n += self.publish(event, data, key, workflow_id=run["workflow_id"])
+        self._runs_since = (rows[-1]["finished_at"] if len(rows) == 1000 else now) - timedelta(seconds=30)
+        return n
 
     def scan_responses(self) -> int:
         """``response.submitted`` for every response revision stored since the last scan (read
@@ -339,6 +374,7 @@ class WebhookHub:
             self._scan_at = time.monotonic()
             await asyncio.to_thread(self.scan_responses)
             await asyncio.to_thread(self.scan_reviews)
+            await asyncio.to_thread(self.scan_runs)
         if time.monotonic() - self._pruned_at > self.PRUNE_EVERY:
             self._pruned_at = time.monotonic()
             await asyncio.to_thread(self.prune)
