@@ -145,6 +145,15 @@ class SqlTx:
              .returning(*A.c))
         return [dict(r) for r in self.c.execute(q).mappings()]
 
+    def take_waiting(self, key: str, event: Any, token: str, until: datetime, now: datetime,
+                     limit: int = 1000) -> list[Row]:
+        waiting = select(A.c.id).where(A.c.wait_for == key, A.c.status == "waiting").limit(limit)
+        q = (update(A).where(A.c.id.in_(waiting.scalar_subquery()), A.c.status == "waiting")
+             .values(status="running", event=event, wake_at=None, wait_for=None, leased_by=token, lease_until=until,
+                     attempts=A.c.attempts + 1, started_at=func.coalesce(A.c.started_at, now))
+             .returning(*A.c))
+        return [dict(r) for r in self.c.execute(q).mappings()]
+
     def due(self, now: datetime, limit: int) -> list[Row]:
         q = select(A.c.id, A.c.status, A.c.leased_by).where(or_(
             and_(A.c.status == "waiting", A.c.wake_at <= now),

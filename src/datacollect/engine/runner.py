@@ -345,23 +345,28 @@ class Runner:
         now = utcnow()
         with self.store.transaction() as tx:
             rows = tx.lease(ids, token, now + timedelta(seconds=self.lease_seconds), now)
-            by_run: dict[str, list[Row]] = {}
-            for r in rows:
-                by_run.setdefault(r["run_id"], []).append(r)
-            segs = []
-            for run_id, acts in by_run.items():
-                run = tx.get_run(run_id)
-                if run is None or run["status"] in ("cancelled",):
-                    continue
-                seg = Segment(run, self.compiled(tx, run["version_id"]), token, fresh=False)
-                for r in acts:
-                    seg.queue.append(seg.remember(Act.from_row(r)))
-                self._take_whole_run(tx, seg, acts)
-                if run["status"] in ("waiting", "pending"):
-                    self._set_run(seg, "running")
-                segs.append(seg)
+            segs = self._segments(tx, rows, token)
         for seg in segs:
             await self._drive(seg)
+
+    def _segments(self, tx: StoreTx, leased: list[Row], token: str) -> list[Segment]:
+        """A segment per run of the activations this worker has just leased."""
+        by_run: dict[str, list[Row]] = {}
+        for r in leased:
+            by_run.setdefault(r["run_id"], []).append(r)
+        segs = []
+        for run_id, acts in by_run.items():
+            run = tx.get_run(run_id)
+            if run is None or run["status"] in ("cancelled",):
+                continue
+            seg = Segment(run, self.compiled(tx, run["version_id"]), token, fresh=False)
+            for r in acts:
+                seg.queue.append(seg.remember(Act.from_row(r)))
+            self._take_whole_run(tx, seg, acts)
+            if run["status"] in ("waiting", "pending"):
+                self._set_run(seg, "running")
+            segs.append(seg)
+        return segs
 
     #: a run with at most this many activations may be driven from memory by the worker that
     #: holds all its open activations (see ``_take_whole_run``)
@@ -1038,10 +1043,24 @@ class Runner:
         """Wake every activation waiting for ``key``; answers how many were woken. When none
         waits yet and ``keep`` is set, the event is kept for the next activation that waits
         for the key (so an answer that arrives early is never lost)."""
-        woken = self._wake_for(key, payload, keep)
-        if woken:
-            await self._run_or_hand_off(woken)
-        return len(woken)
+        if self.hand_off and self.dispatcher is not None:
+            woken = self._wake_for(key, payload, keep)
+            if woken:
+                self.dispatcher.dispatch(woken)
+            return len(woken)
+        # resumed here: woken and leased in one transaction, then driven at once
+        token = self._token()
+        now = utcnow()
+        with self.store.transaction() as tx:
+            tx.lock_key(key)
+            rows = tx.take_waiting(key, {"kind": "event", "key": key, "payload": payload}, token,
+                                   now + timedelta(seconds=self.lease_seconds), now)
+            if not rows and keep:
+                tx.keep_event(key, payload, now)
+            segs = self._segments(tx, rows, token)
+        for seg in segs:
+            await self._drive(seg)
+        return len(rows)
 
     async def _run_or_hand_off(self, ids: list[str]) -> None:
         if self.hand_off and self.dispatcher is not None:

@@ -44,6 +44,10 @@ class StoreTx(Protocol):
 
     def lease(self, ids: list[str], token: str, until: datetime, now: datetime) -> list[Row]: ...
 
+    def take_waiting(self, key: str, event: Any, token: str, until: datetime, now: datetime,
+                     limit: int = 1000) -> list[Row]:
+        """Lease the activations waiting for ``key`` to ``token`` (running, with ``event``)."""
+
     def due(self, now: datetime, limit: int) -> list[Row]:
         """Waiting activations whose timer is due, ready ones whose backoff is over, and
         running ones whose lease expired."""

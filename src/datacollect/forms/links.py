@@ -47,15 +47,16 @@ class LinkNotFound(NotFound):
 def resolve(session: Session, token: str, *, lock: bool = False) -> tuple[FormRequest, Campaign]:
     if not token or len(token) > 200:
         raise LinkNotFound("This link is not valid. Please check that you copied the whole link from the mail.")
-    q = (select(FormRequest).join(FormLink, FormLink.request_id == FormRequest.id)
+    # the request and its campaign in one read
+    q = (select(FormRequest, Campaign).join(FormLink, FormLink.request_id == FormRequest.id)
+         .join(Campaign, Campaign.id == FormRequest.campaign_id)
          .where(FormLink.token_hash == hash_token(token)))
     if lock and session.bind is not None and session.bind.dialect.name == "postgresql":
-        q = q.with_for_update()
-    req = session.scalars(q).first()
-    if req is None:
+        q = q.with_for_update(of=FormRequest)
+    found = session.execute(q).first()
+    if found is None:
         raise LinkNotFound("This link is not valid. Please check that you copied the whole link from the mail.")
-    camp = session.get(Campaign, req.campaign_id)
-    assert camp is not None
+    req, camp = found
     return req, camp
 
 

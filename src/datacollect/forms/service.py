@@ -45,6 +45,9 @@ from datacollect.integrations.blobs import BlobTooLarge, new_key
 from datacollect.integrations.smtp import LedgerMailer, Mail, MailUnavailable, RecipientRefused
 
 log = logging.getLogger("datacollect.forms")
+#: whether a workflow changed since the form triggers were read (a Core statement built once:
+#: every submission asks)
+_TRIGGERS_STAMP = select(func.count(), func.max(Workflow.__table__.c.updated_at))
 RETRY_DELIVERY = timedelta(minutes=1)
 
 
@@ -502,7 +505,7 @@ class FormsService:
     def form_triggers(self, s: Any, form_key: str, form_name: str) -> list[tuple[str, str]]:
         """(workflow, node) of the active workflows with a FormTrigger on this form (by key, or
         by name for any version). Re-read when a workflow changed."""
-        stamp = tuple(s.execute(select(func.count(), func.max(Workflow.updated_at))).one())
+        stamp = tuple(s.connection().execute(_TRIGGERS_STAMP).one())
         if True:
             if stamp != self._triggers_stamp:
                 found: dict[str, list[tuple[str, str]]] = {}
