@@ -182,9 +182,17 @@ def test_unknown_top_level_key_is_refused():
 
 
 def test_settings_keep_keys_for_other_parts_of_the_platform():
-    schema = form({"id": "a", "type": "text"}, settings={"allow_drafts": False, "review": {"four_eyes": True}})
+    schema = form({"id": "a", "type": "text"}, settings={"allow_drafts": False, "branding": {"color": "teal"}})
     assert schema.settings.allow_drafts is False
-    assert schema.settings.model_extra == {"review": {"four_eyes": True}}
+    assert schema.settings.model_extra == {"branding": {"color": "teal"}}
+
+
+def test_review_settings_are_checked_with_the_form():
+    schema = form({"id": "a", "type": "number"}, settings={"review": {"team": "T", "four_eyes_if": "item.a > 1"}})
+    assert schema.settings.review is not None and schema.settings.review.assign == "team"
+    with pytest.raises(FormSchemaError) as caught:
+        form({"id": "a", "type": "number"}, settings={"review": {"assign": "user"}})
+    assert "needs the reviewer's email" in caught.value.problems[0]["message"]
 
 
 def test_parse_form_schema_refuses_text_that_is_not_json():

@@ -357,6 +357,42 @@ class Page(_Model):
     fields: list[AnyField] = []
 
 
+class FormReview(_Model):
+    """Review on: every submitted response goes into a review queue by itself, without a
+    workflow (DESIGN §8). The same settings as the Review node's; expressions and templates
+    read the answers as ``item`` (``item.co2_t > 1000``, ``{{ item.company_name }}``)."""
+
+    queue: str | None = Field(None, max_length=100, description="The queue (by default form:<name>).")
+    team: str | None = Field(None, description="The team whose members review (a team's name).")
+    assign: Literal["team", "user", "round_robin", "least_loaded"] = "team"
+    assignee: str | None = Field(None, description="For assign: user, the reviewer's email.")
+    priority: str | int = Field("normal", description="low, normal, high, urgent, 0 to 3, or an expression.")
+    sla: str | float | None = Field(None, description="How long reviewers have ('2d', '8h'); then it escalates.")
+    escalate_to: str | None = None
+    four_eyes_if: str | None = Field(None, description="When this holds, two different people approve.")
+    title: str | None = Field(None, description="What the queue shows ({{ item.company_name }}).")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FormReview:
+        if self.assign == "user" and not self.assignee:
+            raise ValueError("'assign: user' needs the reviewer's email in 'assignee'")
+        if self.assign in ("round_robin", "least_loaded") and not self.team:
+            raise ValueError(f"'assign: {self.assign}' needs a team")
+        named = isinstance(self.priority, int) or self.priority.strip().lower() in ("low", "normal", "high", "urgent") \
+            or self.priority.strip().isdigit()
+        for name, source in (("four_eyes_if", self.four_eyes_if), ("priority", None if named else self.priority)):
+            if source:
+                try:
+                    compile_expression(str(source))
+                except ExpressionError as exc:
+                    raise ValueError(f"{name}: {exc.reason}") from None
+        if self.sla is not None:
+            from datacollect.nodes.wait import parse_duration
+
+            parse_duration(self.sla)
+        return self
+
+
 class FormSettings(BaseModel):
     """Form-wide settings. Keys other than these are kept as they are, for the parts of the
     platform that read them (campaigns, reviews)."""
@@ -366,6 +402,7 @@ class FormSettings(BaseModel):
     allow_drafts: bool = True
     max_file_mb: PositiveFloat = 25
     allowed_file_types: list[str] | None = None
+    review: FormReview | None = None
 
 
 class FormSchema(_Model):

@@ -164,6 +164,10 @@ def enqueue(session: Session, entries: list[NewItem], who: Reviewer = SYSTEM) ->
             it = session.scalar(select(ReviewItem).where(
                 ReviewItem.response_id == e.response_id, ReviewItem.workflow_id == e.workflow_id,
                 ReviewItem.node_id == e.node_id, ReviewItem.status.in_(ACTIVE)).with_for_update())
+            if it is None:  # queued by its form's review settings: this Review step takes it over
+                it = session.scalar(select(ReviewItem).where(
+                    ReviewItem.response_id == e.response_id, ReviewItem.source == "form",
+                    ReviewItem.workflow_id.is_(None), ReviewItem.status.in_(ACTIVE)).with_for_update())
             if it is not None:
                 out[n] = _take_over(session, it, e, responses[e.response_id].revision, t)
                 continue

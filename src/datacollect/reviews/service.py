@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from datacollect.db.forms_models import FormResponse
 from datacollect.reviews import decisions, queue, trail
+from datacollect.reviews.form_review import FormReviews
 from datacollect.reviews.models import ReviewItem
 from datacollect.reviews.queue import NewItem
 from datacollect.reviews.teams import SYSTEM
@@ -73,6 +74,7 @@ class ReviewsService:
         #: the next one goes as soon as the last commits, instead of sleeping in SQLite's busy
         #: handler (20 reviewers at once otherwise wait up to seconds)
         self._write_lock = threading.Lock() if getattr(db, "dialect", "") == "sqlite" else None
+        self.form_reviews = FormReviews()
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -219,6 +221,7 @@ class ReviewsService:
                 await self.notify(stale, check_activation=True)
         if self._ticks % 40 == 1:
             await self.sweep_resubmissions()
+            await asyncio.to_thread(self.sweep_form_reviews)
 
     async def sweep_resubmissions(self, limit: int = 200) -> int:
         with self.db.session() as s:
@@ -264,11 +267,32 @@ class ReviewsService:
             waiting = s.scalar(select(ReviewItem.id).where(ReviewItem.response_id == rid,
                                                            ReviewItem.status == "changes_requested").limit(1))
         if waiting is None:
+            form = item.get("_form") if isinstance(item.get("_form"), dict) else {}
+            if form.get("key") and self._has_review(str(form["key"])):
+                self.queue_form_reviews([rid])
             return
         with self.write() as s:
             reopened = decisions.response_resubmitted(s, rid, item)
         if reopened:
             log.info("response %s came back for review (%d items)", rid, len(reopened))
+
+    def _has_review(self, form_key: str) -> bool:
+        with self.db.session() as s:
+            return self.form_reviews.settings_of(s, form_key) is not None
+
+    def queue_form_reviews(self, response_ids: list[str]) -> list[str]:
+        """Responses of forms with review on go into their queue (see form_review.py)."""
+        with self.write() as s:
+            made = self.form_reviews.queue_responses(s, response_ids)
+        if made:
+            log.info("%d form response(s) queued for review", len(made))
+        return made
+
+    def sweep_form_reviews(self) -> int:
+        """Responses a crashed process did not queue."""
+        with self.db.session() as s:
+            missed = self.form_reviews.unqueued(s)
+        return len(self.queue_form_reviews(missed)) if missed else 0
 
 
 def add_reviews(settings: Any, db: Any, services: Any, runner: Any) -> ReviewsService:
