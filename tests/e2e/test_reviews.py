@@ -281,6 +281,46 @@ def test_the_builder_offers_the_teams_and_forms_a_review_workflow_names(page: An
     shot(page, "builder-review-team-choices")
 
 
+def test_a_builder_turns_review_on_for_a_form_and_its_answers_wait_in_the_queue(page: Any, server: Server, desk: Desk) -> None:
+    desk.close()  # no workflow this time: the form reviews its answers by itself
+    login(page)
+    page.goto(f"/forms/{desk.form}")
+    page.get_by_test_id("form-card").click()
+    review = page.get_by_test_id("form-review-settings")
+    review.get_by_label("Review each response").click()
+    review.get_by_label("Team").fill(desk.team)
+    review.get_by_label("Who reviews").select_option(label="The team's members in turn")
+    review.get_by_label("Time to review").fill("2d")
+    review.get_by_label("Shown in the queue as").fill("{{ item.company_name }} (by form)")
+    shot(page, "form-review-settings")
+    page.get_by_role("button", name="Save new version").click()
+    expect(page.get_by_test_id("builder-status")).to_contain_text(f"{desk.form}_v2")
+    saved = server.api("GET", f"/api/forms/{desk.form}_v2", token=server.token())
+    assert saved["schema"]["settings"]["review"].items() >= {
+        "team": desk.team, "assign": "round_robin", "sla": "2d", "title": "{{ item.company_name }} (by form)"}.items()
+
+    campaign = server.api("POST", f"/api/forms/{desk.form}_v2/send", {
+        "delivery": "portal", "recipients": [{"email": f"gale.{desk.tag}@supplier.example", "name": "Gale"}],
+    }, token=server.token())
+    token = campaign["links"][0]["url"].rsplit("/", 1)[1]
+    server.api("POST", f"/api/public/forms/{token}/submit",
+               {"answers": {"company_name": "Gale Textiles", "co2_t": 300, "energy_mwh": 90}})
+    [item] = eventually(lambda: desk.queue())
+    assert (item["title"], item["source"], item["workflow_id"]) == ("Gale Textiles (by form)", "form", None)
+
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("Email").fill(desk.reviewer)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Reviews")).to_be_visible()
+    page.goto("/reviews")
+    expect(page.get_by_test_id("review-detail").get_by_role("heading", name="Gale Textiles (by form)")).to_be_visible()
+    page.keyboard.press("a")
+    expect(page.get_by_text("Nothing assigned to you")).to_be_visible()
+    responses = server.api("GET", f"/api/responses?form={desk.form}", token=server.token())["data"]
+    assert [r["status"] for r in responses] == ["approved"]
+
+
 def test_a_viewer_does_not_see_the_review_dashboard(page: Any, server: Server) -> None:
     email = f"victor.{uuid.uuid4().hex[:6]}@example.com"
     server.add_user(email, "viewer", PASSWORD)

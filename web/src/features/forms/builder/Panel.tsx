@@ -2,9 +2,10 @@
  * The builder's side panel: the settings of what is selected, a field (label, help,
  * required, validation, options, condition, sensitive...), a page, or the form itself.
  */
-import { useMemo } from "react";
+import { useId, useMemo } from "react";
 import { AlertCircle } from "lucide-react";
-import { Select } from "../../../lib/ui";
+import { Input, Select } from "../../../lib/ui";
+import { Suggestions } from "../../editor/suggestions";
 import { FIELD_LABELS, FIELD_TYPES, hasValue, type FieldType } from "../schema";
 import { TypeIcon } from "./Palette";
 import { changeType, findField, findPage, updateField, updateForm, updatePage, type BDoc, type BField } from "./state";
@@ -285,9 +286,76 @@ function FormSettingsEditor({ doc }: { doc: BDoc }) {
         <NumberSetting label="Largest file (MB)" value={typeof settings.max_file_mb === "number" ? settings.max_file_mb : undefined} min={0} hint="For file fields without their own limit (25 MB when empty)." disabled={readOnly} onChange={(v) => setSetting({ max_file_mb: v || undefined }, "max_file_mb")} />
         <ListSetting label="File types" value={settings.allowed_file_types ?? undefined} placeholder=".pdf, .xlsx, image/*" hint="For file fields without their own list." disabled={readOnly} onChange={(v) => setSetting({ allowed_file_types: v }, "allowed_file_types")} />
       </section>
+      <ReviewSettings review={settings.review as Review | undefined} disabled={readOnly} onChange={(r) => setSetting({ review: r }, "review")} />
       <section className="border-t border-stone-200 pt-3">
         <RulesEditor what="across fields" rules={doc.rules ?? []} names={names} disabled={readOnly} onChange={(r) => set({ rules: r }, "rules")} />
       </section>
+    </div>
+  );
+}
+
+interface Review {
+  team?: string;
+  assign?: "team" | "user" | "round_robin" | "least_loaded";
+  assignee?: string;
+  sla?: string;
+  four_eyes_if?: string;
+  title?: string;
+  [key: string]: unknown;
+}
+
+const ASSIGN_WORDS = { team: "Whoever in the team takes it", round_robin: "The team's members in turn", least_loaded: "The member with the fewest open items", user: "One person" } as const;
+
+/** Review on: every response goes into a review queue by itself (the Reviews page), no workflow needed. */
+function ReviewSettings({ review, disabled, onChange }: { review: Review | undefined; disabled: boolean; onChange: (r: Review | undefined) => void }) {
+  const on = !!review;
+  const uid = useId();
+  const change = (patch: Partial<Review>) => {
+    const next: Review = { ...(review ?? {}) };
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === undefined || v === "") delete next[k];
+      else next[k] = v;
+    }
+    onChange(next);
+  };
+  return (
+    <section className="space-y-3 border-t border-stone-200 pt-3" data-testid="form-review-settings">
+      <h3 className="text-xs font-semibold tracking-wide text-stone-500 uppercase">Review</h3>
+      <ToggleSetting label="Review each response" hint="Every response waits in a review queue for a person's decision." checked={on} disabled={disabled} onChange={(v) => onChange(v ? { assign: "team" } : undefined)} />
+      {on && (
+        <>
+          <TeamSetting value={review?.team} disabled={disabled} onChange={(v) => change({ team: v })} />
+          <div className="space-y-1">
+            <label htmlFor={`${uid}-assign`} className="block text-xs font-medium text-stone-700">
+              Who reviews
+            </label>
+            <Select id={`${uid}-assign`} value={review?.assign ?? "team"} disabled={disabled} onChange={(e) => change({ assign: e.target.value as Review["assign"] })}>
+              {Object.entries(ASSIGN_WORDS).map(([k, v]) => (
+                <option key={k} value={k}>
+                  {v}
+                </option>
+              ))}
+            </Select>
+          </div>
+          {review?.assign === "user" && <TextSetting label="Reviewer's email" value={review.assignee} disabled={disabled} onChange={(v) => change({ assignee: v })} />}
+          <TextSetting label="Time to review" value={review?.sla} placeholder="2d" hint="After it the item is escalated: 8h, 2d, P1W." disabled={disabled} onChange={(v) => change({ sla: v })} />
+          <TextSetting label="Second approver when" mono value={review?.four_eyes_if} placeholder="item.total_emissions > 1000" hint="Four eyes: when this holds, two different people approve." disabled={disabled} onChange={(v) => change({ four_eyes_if: v })} />
+          <TextSetting label="Shown in the queue as" mono value={review?.title} placeholder="{{ item.company_name }}" disabled={disabled} onChange={(v) => change({ title: v })} />
+        </>
+      )}
+    </section>
+  );
+}
+
+function TeamSetting({ value, disabled, onChange }: { value: string | undefined; disabled: boolean; onChange: (v: string) => void }) {
+  const id = useId();
+  return (
+    <div className="space-y-1">
+      <label htmlFor={id} className="block text-xs font-medium text-stone-700">
+        Team
+      </label>
+      <Input id={id} list={`${id}-teams`} value={value ?? ""} disabled={disabled} placeholder="The team whose members review" onChange={(e) => onChange(e.target.value)} />
+      <Suggestions id={`${id}-teams`} format="team" />
     </div>
   );
 }
