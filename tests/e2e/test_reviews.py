@@ -267,6 +267,7 @@ def test_the_builder_offers_the_teams_and_forms_a_review_workflow_names(page: An
     login(page)
     page.goto(f"/workflows/{desk.workflow}")
     builder = Builder(page)
+    builder.box(builder.node("answer"))  # the canvas has fitted the workflow in view
 
     def choices(node_id: str, field: str) -> list[str]:
         builder.open(node_id)
