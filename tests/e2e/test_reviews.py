@@ -322,6 +322,22 @@ def test_a_builder_turns_review_on_for_a_form_and_its_answers_wait_in_the_queue(
     assert [r["status"] for r in responses] == ["approved"]
 
 
+def test_a_run_waiting_for_a_review_links_to_its_items_in_the_queue(page: Any, server: Server, desk: Desk) -> None:
+    desk.answer("Hazel Foods", 700, 100)
+    [item] = eventually(lambda: desk.queue())
+    login(page)
+    page.goto(f"/runs/{item['run_id']}")
+    builder = Builder(page)
+    builder.box(builder.node("review"))
+    builder.open("review")
+    page.get_by_role("tab", name="Data").click()
+    page.get_by_role("link", name="Open its items in Reviews").click()
+    expect(page.get_by_test_id("run-filter")).to_contain_text(item["run_id"][:8])
+    rows = page.get_by_test_id("review-row")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Hazel Foods")
+
+
 def test_a_viewer_does_not_see_the_review_dashboard(page: Any, server: Server) -> None:
     email = f"victor.{uuid.uuid4().hex[:6]}@example.com"
     server.add_user(email, "viewer", PASSWORD)

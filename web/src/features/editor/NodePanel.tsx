@@ -3,6 +3,7 @@
  * Schema), its common settings (id, name, on_error, retry) and its data from the run shown.
  */
 import { useEffect, useMemo, useState } from "react";
+import { Link } from "react-router";
 import { AlertTriangle, Pin, PinOff, Play, X } from "lucide-react";
 import type { Activation, OnError, RetryPolicy } from "../../client/types";
 import { cx } from "../../lib/cx";
@@ -299,8 +300,19 @@ function DataTab({ nodeId, canPin }: { nodeId: string; canPin: boolean }) {
           </div>
           {a.status === "waiting" && (a.wait_for || a.wake_at) && (
             <p className="rounded-md border border-amber-200 bg-amber-50 px-2.5 py-1.5 text-xs text-amber-800">
-              Waiting{a.wait_for ? ` for ${a.wait_for}` : ""}
-              {a.wake_at ? ` until ${formatDateTime(a.wake_at)}` : ""}.
+              {a.wait_for?.startsWith("review:") ? (
+                <>
+                  Waiting for a reviewer's decision.{" "}
+                  <Link className="font-medium underline" to={`/reviews?view=team&run=${encodeURIComponent(a.wait_for.slice(7).split("/")[0])}`}>
+                    Open its items in Reviews
+                  </Link>
+                </>
+              ) : (
+                <>
+                  Waiting{a.wait_for ? ` for ${a.wait_for}` : ""}
+                  {a.wake_at ? ` until ${formatDateTime(a.wake_at)}` : ""}.
+                </>
+              )}
             </p>
           )}
           {a.error && (

@@ -74,6 +74,7 @@ export default function ReviewsPage() {
     has_issues: params.get("issues") === "1" || undefined,
     status: (params.get("status") as ReviewStatus | null) ?? undefined,
     sort: (params.get("sort") as Filters["sort"]) ?? undefined,
+    run_id: params.get("run") ?? undefined,
   };
   const page = Math.max(1, Number(params.get("page") ?? 1) || 1);
   const listView: View = view === "metrics" ? "team" : view;
@@ -266,6 +267,7 @@ export default function ReviewsPage() {
     overdue: query.overdue ?? null,
     has_issues: query.has_issues ?? null,
     q: query.q ?? null,
+    run_id: query.run_id ?? null,
   });
   const runBulk = async (action: "approve" | "reject", reason: string) => {
     setBusy("bulk");
@@ -289,7 +291,7 @@ export default function ReviewsPage() {
   const data = items.data;
   const pages = data ? Math.max(1, Math.ceil(data.count / PAGE_SIZE)) : 1;
   const selectedCount = allMatching ? (data?.count ?? 0) : selection.size;
-  const filtered = !!(filters.queue || filters.team || filters.q || filters.priority !== undefined || filters.overdue || filters.has_issues || filters.status);
+  const filtered = !!(filters.queue || filters.team || filters.q || filters.priority !== undefined || filters.overdue || filters.has_issues || filters.status || filters.run_id);
   const pageAllSelected = list.length > 0 && list.every((i) => selection.has(i.id));
   const queueNames = [...new Set(queueRows.map((q) => q.queue))].sort();
   const canDecide = me?.role !== "viewer";
@@ -389,6 +391,14 @@ export default function ReviewsPage() {
               With issues
             </label>
 
+            {filters.run_id && (
+              <span className="inline-flex h-7 items-center gap-1 rounded-full bg-stone-200 pr-1 pl-2.5 text-xs text-stone-700" data-testid="run-filter">
+                Run <span className="font-mono">{filters.run_id.slice(0, 8)}</span>
+                <button type="button" aria-label="Any run" className="rounded-full px-1 hover:bg-stone-300" onClick={() => set({ run: undefined })}>
+                  ×
+                </button>
+              </span>
+            )}
             {filtered && (
               <Button
                 variant="ghost"

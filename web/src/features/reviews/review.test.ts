@@ -54,6 +54,7 @@ describe("the review views", () => {
     expect(viewQuery("decided", {})).toMatchObject({ status: ["approved", "rejected", "changes_requested"], sort: "updated" });
     expect(viewQuery("team", { status: "escalated" }).status).toEqual(["escalated"]);
     expect(viewQuery("team", {}).assignee).toBeUndefined();
+    expect(viewQuery("team", { run_id: "r1" }).run_id).toBe("r1");
   });
 });
 

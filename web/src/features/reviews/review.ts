@@ -42,6 +42,8 @@ export interface Filters {
   has_issues?: boolean;
   status?: ReviewStatus;
   sort?: ReviewQuery["sort"];
+  /** The items a run put in queues (from the run's Review step). */
+  run_id?: string;
 }
 
 /** The listing query for a view and the filters chosen on top of it. */
@@ -56,6 +58,7 @@ export function viewQuery(view: View, f: Filters, page = 1, pageSize = 50): Revi
   if (f.priority !== undefined) q.priority = f.priority;
   if (f.overdue) q.overdue = true;
   if (f.has_issues) q.has_issues = true;
+  if (f.run_id) q.run_id = f.run_id;
   return q;
 }
 
