@@ -35,6 +35,13 @@ _GET_RUN_LOCKED = _GET_RUN.with_for_update()
 _RUN_ACTS = select(A).where(A.c.run_id == bindparam("_run"))
 _COUNT_UPTO = select(func.count()).select_from(
     select(A.c.status).where(A.c.run_id == bindparam("_run")).limit(bindparam("_n")).subquery())
+_TAKE_WAITING = (
+    update(A).where(A.c.id.in_(select(A.c.id).where(A.c.wait_for == bindparam("_key"), A.c.status == "waiting")
+                               .limit(bindparam("_n")).scalar_subquery()), A.c.status == "waiting")
+    .values(status="running", event=bindparam("event"), wake_at=None, wait_for=None,
+            leased_by=bindparam("leased_by"), lease_until=bindparam("lease_until"), attempts=A.c.attempts + 1,
+            started_at=func.coalesce(A.c.started_at, bindparam("_now", type_=A.c.started_at.type)))
+    .returning(*A.c))
 _UPDATES: dict[tuple[frozenset[str], tuple[tuple[str, bool], ...]], Any] = {}
 _RUN_UPDATES: dict[frozenset[str], Any] = {}
 
@@ -147,12 +154,8 @@ class SqlTx:
 
     def take_waiting(self, key: str, event: Any, token: str, until: datetime, now: datetime,
                      limit: int = 1000) -> list[Row]:
-        waiting = select(A.c.id).where(A.c.wait_for == key, A.c.status == "waiting").limit(limit)
-        q = (update(A).where(A.c.id.in_(waiting.scalar_subquery()), A.c.status == "waiting")
-             .values(status="running", event=event, wake_at=None, wait_for=None, leased_by=token, lease_until=until,
-                     attempts=A.c.attempts + 1, started_at=func.coalesce(A.c.started_at, now))
-             .returning(*A.c))
-        return [dict(r) for r in self.c.execute(q).mappings()]
+        params = {"_key": key, "_n": limit, "event": event, "leased_by": token, "lease_until": until, "_now": now}
+        return [dict(r) for r in self.c.execute(_TAKE_WAITING, params).mappings()]
 
     def due(self, now: datetime, limit: int) -> list[Row]:
         q = select(A.c.id, A.c.status, A.c.leased_by).where(or_(
