@@ -74,6 +74,7 @@ def make_celery(settings: Settings) -> Celery:
         task_default_queue=queue_name("default"),
         task_queues=[Queue(queue_name(q), routing_key=queue_name(q)) for q in queues_of(settings)],
         task_create_missing_queues=True,
+        broker_transport="datacollect.worker.transport:Transport",  # reconnects where kombu's would stop
         broker_connection_retry_on_startup=True,
         broker_connection_retry=True,
         broker_connection_max_retries=None,
