@@ -230,6 +230,10 @@ class Cluster:
             time.sleep(0.1)
         raise AssertionError(message + (": " + self.log(name)[-3000:] if name else ""))
 
+    def dead(self) -> dict[str, str]:
+        """The processes that stopped, with the end of their log (what to read when one died)."""
+        return {n: self.log(n)[-3000:] for n, p in self.procs.items() if p.poll() is not None}
+
     def log(self, name: str | None) -> str:
         p = self.work / f"{name}.log"
         return p.read_text(errors="replace") if name and p.exists() else ""
