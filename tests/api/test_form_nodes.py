@@ -152,6 +152,37 @@ async def test_a_form_trigger_starts_a_run_per_submission(api: Api, smtp: SmtpSe
     assert item["recipient"]["email"] == "a@x.example"
 
 
+async def test_a_form_trigger_run_a_stopped_process_did_not_start_is_started_once_by_the_sweep(
+        api: Api, smtp: SmtpServer) -> None:
+    await api.post("/api/forms", json=example_form())
+    r = await api.post("/api/workflows", json={"id": "on-answer", "name": "on answer", "nodes": [
+        {"id": "answer", "type": "FormTrigger", "config": {"form_id": "supplier_emissions"}},
+        {"id": "keep", "type": "TestCollect"}], "edges": [{"from": "answer", "to": "keep"}]})
+    assert r.status_code == 201, r.text
+    await api.post("/api/forms/supplier_emissions_v2/send", json={"recipients": ["a@x.example", "b@x.example"]})
+    mails = {m.rcpt[0]: m.token for m in await smtp.wait_for(2)}
+    forms = api.platform.services.forms
+    runner, forms.runner = forms.runner, None  # the process stops right after the response's commit
+    r = await api.client.post(f"/api/public/forms/{mails['a@x.example']}/submit", json={"answers": good_answers()})
+    lost = r.json()["response_id"]
+    forms.runner = runner
+    r = await api.client.post(f"/api/public/forms/{mails['b@x.example']}/submit", json={"answers": good_answers()})
+    fine = r.json()["response_id"]
+    [lost_run] = (await api.get(f"/api/responses/{lost}")).json()["meta"]["trigger_runs"]
+    [fine_run] = (await api.get(f"/api/responses/{fine}")).json()["meta"]["trigger_runs"]
+    await settled(api, fine_run)
+    assert (await api.get(f"/api/runs/{lost_run}")).status_code == 404
+
+    later = datetime.now(UTC) + timedelta(minutes=1)  # after the grace a submission has to start its runs
+    assert await forms.start_missed_trigger_runs(at=later) == 1
+    run = await settled(api, lost_run)
+    assert run["mode"] == "form" and run["acts"][("keep", "0")]["output"]["main"][0]["response_id"] == lost
+    forms._trigger_since = None  # a sweep from the start again (a restarted process) starts nothing twice
+    assert await forms.start_missed_trigger_runs(at=later) == 0
+    runs = (await api.get("/api/runs?workflow_id=on-answer")).json()
+    assert runs["count"] == 2
+
+
 async def test_send_email_never_sends_twice_for_one_idempotency_key(api: Api, smtp: SmtpServer) -> None:
     node = make_node(SendEmail, {"to": "{{ item.email }}", "subject": "Figures of {{ item.company }}",
                                  "text": "Hello {{ item.name }}, thanks.", "html": "<p>Hello {{ item.name }}</p>"},

@@ -47,6 +47,18 @@ from datacollect.integrations.smtp import LedgerMailer, Mail, MailUnavailable, R
 log = logging.getLogger("datacollect.forms")
 #: whether a workflow changed since the form triggers were read (a Core statement built once:
 #: every submission asks)
+#: how often the scheduler looks for form-trigger runs that did not start, how long a
+#: submission's own start has before that, and how far back the first look goes
+TRIGGER_SWEEP_EVERY = 30.0
+TRIGGER_GRACE = timedelta(seconds=30)
+TRIGGER_LOOKBACK = timedelta(days=1)
+
+
+def trigger_run_id(response_id: str, revision: int, workflow_id: str, node_id: str) -> str:
+    """The run a submission starts for one FormTrigger: the same id whoever starts it."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"{response_id}/{revision}/{workflow_id}/{node_id}").hex
+
+
 _TRIGGERS_STAMP = select(func.count(), func.max(Workflow.__table__.c.updated_at))
 RETRY_DELIVERY = timedelta(minutes=1)
 
@@ -87,6 +99,8 @@ class FormsService:
         #: awaited after each stored submission with the response's item (the reviews service
         #: takes back a response that answers a request for changes)
         self.submit_listeners: list[Any] = []
+        self._trigger_sweep_at = 0.0
+        self._trigger_since: datetime | None = None
 
     @property
     def public_url(self) -> str:
@@ -187,10 +201,60 @@ class FormsService:
                 return done
 
     async def tick(self) -> None:
-        """The scheduler's hook (every tick): start a round when something may be due."""
+        """The scheduler's hook (every tick): start a round when something may be due; now and
+        then, start the form-trigger runs a stopped process did not."""
         self._loop = asyncio.get_running_loop()
         if self._round is None or self._round.done():
             self.kick()
+        if self.runner is not None and time.monotonic() - self._trigger_sweep_at > TRIGGER_SWEEP_EVERY:
+            self._trigger_sweep_at = time.monotonic()
+            try:
+                await self.start_missed_trigger_runs()
+            except Exception:  # the next sweep tries again
+                log.exception("could not look for form-trigger runs that did not start")
+
+    # -- form triggers whose run did not start ---------------------------------------------
+    async def start_missed_trigger_runs(self, at: datetime | None = None, limit: int = 500) -> int:
+        """A submission names its trigger runs in the response (``meta.trigger_runs``, in the
+        same commit) and starts them right after the commit. A process that stopped in between
+        left them unstarted: start them now, with the same run ids (so never twice), once the
+        submission's own start has had ``TRIGGER_GRACE`` to happen. Answers how many started."""
+        at = at or now()
+        missed = await asyncio.to_thread(self._missed_trigger_runs, at, limit)
+        started = 0
+        for item, (wf, node), run_id in missed:
+            try:
+                await self.runner.start_run(wf, [item], trigger_node=node, mode="form", run_id=run_id,
+                                            require_active=True, drive=False)
+                started += 1
+            except Exception as exc:  # deactivated since, or started meanwhile: nothing to do
+                log.info("form trigger %s/%s: run %s not started by the sweep: %s", wf, node, run_id, exc)
+        if started:
+            log.warning("started %d form-trigger run(s) that a stopped process had not", started)
+        return started
+
+    def _missed_trigger_runs(self, at: datetime, limit: int) -> list[tuple[dict[str, Any], tuple[str, str], str]]:
+        from datacollect.db.models import Run
+
+        since = self._trigger_since or at - TRIGGER_LOOKBACK
+        before = at - TRIGGER_GRACE
+        out: list[tuple[dict[str, Any], tuple[str, str], str]] = []
+        with self.db.session() as s:
+            rows = list(s.scalars(select(FormResponse).where(FormResponse.updated_at >= since,
+                                                             FormResponse.updated_at <= before)
+                                  .order_by(FormResponse.updated_at).limit(limit)))
+            named = {rid: r for r in rows for rid in ((r.meta or {}).get("trigger_runs") or [])}
+            if named:
+                known = set(s.scalars(select(Run.id).where(Run.id.in_(list(named)))))
+                for r in {id(r): r for rid, r in named.items() if rid not in known}.values():
+                    wanted = set((r.meta or {}).get("trigger_runs") or []) - known
+                    for wf, node in self.form_triggers(s, r.form_key, r.form_name):
+                        run_id = trigger_run_id(r.id, r.revision, wf, node)
+                        if run_id in wanted:
+                            out.append((response_item(r, schema_of(find_version(s, r.form_key))), (wf, node), run_id))
+        # the next sweep goes on from here (a little back: a commit can land with an older stamp)
+        self._trigger_since = (rows[-1].updated_at if len(rows) == limit else before) - timedelta(seconds=5)
+        return out
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
         """Wait for the running delivery round (tests, shutdown)."""
@@ -420,8 +484,7 @@ class FormsService:
             keep = bool(camp.waiting)
             cid = camp.id
             triggers = self.form_triggers(s, resp.form_key, resp.form_name)
-            run_ids = [uuid.uuid5(uuid.NAMESPACE_URL, f"{resp.id}/{resp.revision}/{wf}/{node}").hex
-                       for wf, node in triggers]
+            run_ids = [trigger_run_id(resp.id, resp.revision, wf, node) for wf, node in triggers]
             if run_ids:
                 resp.meta = {**(resp.meta or {}), "trigger_runs": run_ids}
             answer = {"response_id": resp.id, "state": "submitted", "submitted_at": resp.updated_at,
