@@ -191,6 +191,7 @@ def test_a_reviewer_works_the_queue_by_keyboard_and_each_run_goes_on_down_its_de
     expect(detail.locator("[data-testid=trail-event][data-action=changes_requested]")).to_contain_text(desk.reviewer)
     expect(detail.locator("[data-testid=review-field][data-field=co2_t] [data-testid=field-comment]")).to_have_text(
         "Please check: 9,000 t is far above last quarter")
+    shot(page, "reviews-decided")
 
     # and the supplier's link opens again with the comment beside the figure
     page.goto(f"/f/{acme}")
