@@ -118,6 +118,15 @@ class Settings(BaseSettings):
     response_retention_days: float | None = Field(
         None, description="Days a form response (with its files, review values and run data) is kept before it is "
                           "erased; unset keeps responses. A form's own settings.retention_days wins over it.")
+    run_data_days: float | None = Field(
+        30, description="Days after a run finished before its nodes' inputs and outputs are removed (its "
+                        "summary stays); a workflow's settings.retention.run_data_days wins. Unset: kept.")
+    run_keep_days: float | None = Field(
+        None, description="Days after which finished runs are deleted; a workflow's settings.retention.keep_days "
+                          "wins. Unset: kept.")
+    run_keep_count: int | None = Field(
+        None, description="Finished runs kept per workflow, newest first; a workflow's "
+                          "settings.retention.keep_count wins. Unset: all.")
     retention_interval: float = Field(3600.0, description="Seconds between two retention sweeps of the scheduler.")
 
     # -- integrations (connections, email triggers, outgoing webhooks) -------------------------

@@ -15,6 +15,7 @@ from datacollect import __version__
 from datacollect.config import Settings, get_settings
 from datacollect.db.migrate import upgrade
 from datacollect.db.models import WebhookRoute
+from datacollect.db.retention import Policy, RunRetention
 from datacollect.db.services import EngineSubRuns, SqlDataSources, SqlHistory, SqlMappings, SqlSchedules
 from datacollect.db.session import Database
 from datacollect.db.store import SqlStore
@@ -90,6 +91,9 @@ class Platform:
             retention = RetentionSweeper(self.db, self.services.blobs, self.settings.response_retention_days,
                                          self.settings.retention_interval)
             self.scheduler.hooks.append(retention.tick)  # GDPR: responses past retention (security/privacy.py)
+            runs = RunRetention(self.db, Policy(self.settings.run_data_days, self.settings.run_keep_days,
+                                                self.settings.run_keep_count), self.settings.retention_interval)
+            self.scheduler.hooks.append(runs.tick)  # execution data under a policy (db/retention.py)
             self._tasks.append(asyncio.get_running_loop().create_task(self.scheduler.serve()))
 
     # -- webhooks ---------------------------------------------------------------------------

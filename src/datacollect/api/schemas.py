@@ -92,6 +92,8 @@ class RunSummary(BaseModel):
     error: Any = None
     retries: int = 0
     parent_run_id: str | None = None
+    data_pruned_at: datetime | None = Field(
+        None, description="When the retention policy removed this run's node data (its summary stays)")
 
 
 class LastRun(BaseModel):

@@ -162,6 +162,8 @@ class Run(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: when the retention policy removed the run's node data (inputs, outputs); the summary stays
+    data_pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     __table_args__ = (Index("ix_runs_workflow_created", "workflow_id", "created_at"),
                       Index("ix_runs_status", "status"),
                       Index("ix_runs_finished", "finished_at"))

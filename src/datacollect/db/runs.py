@@ -21,7 +21,7 @@ def summary(run: Run, names: dict[str, str] | None = None) -> dict[str, Any]:
     return {"id": run.id, "workflow_id": run.workflow_id, "workflow_name": (names or {}).get(run.workflow_id),
             "version": run.version, "status": run.status, "mode": run.mode, "started_at": run.started_at,
             "finished_at": run.finished_at, "duration_ms": duration, "error": run.error, "retries": run.retries,
-            "parent_run_id": run.parent_run_id}
+            "parent_run_id": run.parent_run_id, "data_pruned_at": run.data_pruned_at}
 
 
 def list_runs(session: Session, workflow_id: str | None = None, status: str | None = None,

@@ -245,6 +245,7 @@ def check_definition(defn: WorkflowDef, registry: NodeRegistry) -> list[dict[str
         for n in defn.nodes:
             if n.id not in reach and n.id in node_cls:
                 problems.append(_problem(n.id, f"'{n.id}' cannot be reached from any trigger; connect it or remove it"))
+    problems += _check_settings(defn.settings)
     return problems
 
 
@@ -262,6 +263,32 @@ def _expression_fields(cls: type[Node], cfg: Any) -> list[tuple[str, str]]:
             if isinstance(value, str) and value.strip():
                 out.append((name, value))
     return out
+
+
+#: a workflow's own retention of its runs (``settings.retention``), in days or runs
+RETENTION_KEYS = ("run_data_days", "keep_days", "keep_count")
+
+
+def _check_settings(settings: dict[str, Any]) -> list[dict[str, Any]]:
+    problems: list[dict[str, Any]] = []
+    limit = settings.get("max_parallel_runs")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        problems.append(_problem(None, "max_parallel_runs must be a whole number of at least 1",
+                                 "settings.max_parallel_runs"))
+    retention = settings.get("retention")
+    if retention is None:
+        return problems
+    if not isinstance(retention, dict):
+        return [*problems, _problem(None, "retention must be an object such as {\"keep_days\": 90}",
+                                    "settings.retention")]
+    for key, value in retention.items():
+        if key not in RETENTION_KEYS:
+            problems.append(_problem(None, f"Unknown retention setting '{key}'; use {', '.join(RETENTION_KEYS)}",
+                                     f"settings.retention.{key}"))
+        elif value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0):
+            problems.append(_problem(None, f"{key} must be a number above 0 (or null to keep the default)",
+                                     f"settings.retention.{key}"))
+    return problems
 
 
 def validate_definition(data: Any, registry: NodeRegistry) -> WorkflowDef:

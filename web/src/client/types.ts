@@ -164,6 +164,8 @@ export interface RunSummary {
   retries?: number;
   /** The run this one retries. */
   parent_run_id?: string | null;
+  /** When the retention policy removed this run's node data (its summary stays). */
+  data_pruned_at?: string | null;
 }
 
 export interface Run extends RunSummary {

@@ -10,6 +10,7 @@ from datacollect.api.deps import PlatformDep, Principal, SessionDep, require
 from datacollect.api.schemas import Page, RetryCreate, RunRead, RunSummary
 from datacollect.db import runs as svc
 from datacollect.engine.secrets import mask_definition
+from datacollect.errors import Conflict
 from datacollect.platform import Platform
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -50,6 +51,11 @@ def cancel_run(run_id: str, platform: PlatformDep, p: Principal = require("runs:
 @router.post("/{run_id}/retry", response_model=RunRead, operation_id="runs-retry")
 async def retry_run(run_id: str, platform: PlatformDep, body: RetryCreate | None = None,
                     p: Principal = require("runs:write")) -> RunRead:
+    with platform.db.sessions() as s:
+        pruned = svc.read_run(s, run_id, with_data=False).get("data_pruned_at")
+    if pruned:
+        raise Conflict(f"The node data of this run was removed by the retention policy on {pruned:%Y-%m-%d}, so "
+                       "it cannot be retried from its stored inputs; start a new run instead")
     await platform.runner.retry_run(run_id, body.from_node if body else None)
     platform.audit(p.actor, "run.retry", "run", run_id, after={"from_node": body.from_node if body else None})
     await platform.runner.wait_settled(run_id, platform.settings.webhook_wait_timeout)

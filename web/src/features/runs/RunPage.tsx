@@ -166,7 +166,7 @@ function RunView({ store, runId }: { store: EditorStore; runId: string }) {
               Cancel
             </Button>
           )}
-          {canRun && r.status === "failed" && failed && (
+          {canRun && r.status === "failed" && failed && !r.data_pruned_at && (
             <Button variant="primary" icon={<RotateCcw className="size-4" />} busy={busy === "retry-failed"} onClick={() => void act("retry-failed")}>
               Retry from {failed}
             </Button>
@@ -185,6 +185,12 @@ function RunView({ store, runId }: { store: EditorStore; runId: string }) {
         <div className="flex items-start gap-2 border-b border-red-200 bg-red-50 px-4 py-2 text-sm text-red-800" role="alert">
           <AlertTriangle className="mt-0.5 size-4 shrink-0" />
           <span>{message}</span>
+        </div>
+      )}
+      {r.data_pruned_at && (
+        <div className="border-b border-stone-200 bg-stone-100 px-4 py-2 text-sm text-stone-700" role="note" data-testid="run-pruned">
+          The inputs and outputs of this run&apos;s steps were removed by the retention policy on {formatDateTime(r.data_pruned_at)}; its
+          steps, times and errors stay.
         </div>
       )}
       <div className="flex min-h-0 flex-1">
