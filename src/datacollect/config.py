@@ -42,8 +42,6 @@ class Settings(BaseSettings):
     scheduler: bool = Field(True, description="Run the scheduler (cron, timers, reconciler) inside `up`.")
     scheduler_interval: float = Field(0.25, description="Seconds between scheduler ticks.")
     webhook_wait_timeout: float = Field(30.0, description="Longest a webhook caller waits for its run.")
-    inline_payload_bytes: int = Field(
-        256 * 1024, description="Activation input/output above this size is kept in the blob store.")
     log_json: bool = Field(False, description="Write logs as JSON lines (with run, node and trace ids).")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
     metrics_token: str | None = Field(
