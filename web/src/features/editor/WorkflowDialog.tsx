@@ -85,8 +85,13 @@ export function WorkflowDialog({
         <Field label="Variables (JSON)" htmlFor="wf-vars" error={errors.vars} hint="Read in expressions as vars.name.">
           <Textarea id="wf-vars" rows={4} className="font-mono text-xs" value={vars} onChange={(e) => setVars(e.target.value)} placeholder='{"threshold": 0.8}' />
         </Field>
-        <Field label="Settings (JSON)" htmlFor="wf-settings" error={errors.settings}>
-          <Textarea id="wf-settings" rows={3} className="font-mono text-xs" value={settings} onChange={(e) => setSettings(e.target.value)} placeholder='{"timezone": "Europe/Berlin"}' />
+        <Field
+          label="Settings (JSON)"
+          htmlFor="wf-settings"
+          error={errors.settings}
+          hint='error_workflow: a workflow started when a run fails; max_parallel_runs: runs at once; retention: {"run_data_days": 7, "keep_days": 90, "keep_count": 1000}.'
+        >
+          <Textarea id="wf-settings" rows={3} className="font-mono text-xs" value={settings} onChange={(e) => setSettings(e.target.value)} placeholder='{"max_parallel_runs": 5, "retention": {"keep_days": 90}}' />
         </Field>
       </fieldset>
     </Modal>
