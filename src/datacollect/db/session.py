@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +21,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA cache_size=-20000")
     cur.close()
+
+
+def sqlite_begin(conn: Connection, sql: str) -> None:
+    """Send BEGIN straight to the driver from a ``begin`` listener: through ``exec_driver_sql``
+    it cost more than a short transaction's own statements (a statement context, events, a
+    cursor wrapper). A failure (``database is locked``) is raised as SQLAlchemy's own error,
+    as it was through ``exec_driver_sql``."""
+    try:
+        conn.connection.driver_connection.execute(sql)  # type: ignore[union-attr]
+    except sqlite3.Error as e:
+        raise exc.DBAPIError.instance(sql, (), e, sqlite3.Error) from e
 
 
 def make_engine(url: str, **kw: Any) -> Engine:
@@ -35,7 +47,7 @@ def make_engine(url: str, **kw: Any) -> Engine:
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
             immediate = conn.get_execution_options().get("immediate", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            sqlite_begin(conn, "BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         @event.listens_for(engine, "connect")
         def _no_autobegin(dbapi_conn: Any, _r: Any) -> None:
