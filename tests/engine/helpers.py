@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pydantic import Field
@@ -107,4 +108,22 @@ class Collect(Node):
         return {"main": items}
 
 
-TEST_NODES = [Flaky, Emitter, Collect]
+class Slow(Node):
+    """Takes ``seconds`` and counts its executions per run (test only; has side effects, so its
+    activation is stored under a lease before it runs)."""
+
+    type = "TestSlow"
+    category = "output"
+    side_effects = True
+    RAN: dict[str, int] = {}
+
+    class Config(NodeConfig):
+        seconds: float = 0.5
+
+    async def run(self, ctx: NodeContext, items: Items) -> Output:
+        Slow.RAN[ctx.run_id] = Slow.RAN.get(ctx.run_id, 0) + 1
+        await asyncio.sleep(self.config.seconds)
+        return {"main": items}
+
+
+TEST_NODES = [Flaky, Emitter, Collect, Slow]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.engine.helpers import CALLS, Collect, node, run_row, save, wf
+from tests.engine.helpers import CALLS, Collect, Slow, node, run_row, save, wf
 
 
 async def settle(platform, run_id: str, timeout: float = 10.0) -> dict:
@@ -402,3 +402,17 @@ async def test_a_failed_run_starts_the_error_workflow_named_in_its_settings(plat
         await asyncio.sleep(0.02)
     item = seen[0][0]["items"][0]
     assert item["workflow_id"] == "fragile" and item["error"]["node_id"] == "flaky"
+
+
+async def test_runs_driven_at_once_keep_their_leases_while_a_node_outlasts_them(platform):
+    save(platform, wf("slow", [node("start", "ManualTrigger"), node("slow", "TestSlow", seconds=1.0)],
+                      [("start", "slow")]))
+    platform.runner.lease_seconds = 0.3  # renewed every 0.1 s
+    runs = [asyncio.create_task(platform.runner.start_run("slow", [{"n": i}])) for i in range(2)]
+    await asyncio.sleep(0.6)  # both nodes run, their first leases are long gone
+    assert platform.runner.wake_due() == []  # no lease ran out: nothing is taken again
+    rids = await asyncio.gather(*runs)
+    for rid in rids:
+        r = run_row(platform, rid)
+        assert r["status"] == "completed"
+        assert r["acts"][("slow", "0")]["attempts"] == 1 and Slow.RAN[rid] == 1

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import time
 import uuid
@@ -85,7 +86,12 @@ def utcnow() -> datetime:
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex
+    """A random UUID (version 4) as 32 hex digits, what ``uuid.uuid4().hex`` gives, without
+    building a UUID object (a short run takes several)."""
+    b = bytearray(os.urandom(16))
+    b[6] = b[6] & 0x0F | 0x40  # version 4
+    b[8] = b[8] & 0x3F | 0x80  # RFC 4122 variant
+    return b.hex()
 
 
 def lane_prefixes(lane: str) -> list[str]:
@@ -207,6 +213,10 @@ class Runner:
         self._held: dict[str, list[str]] = {}  # activation id -> slots it holds
         self._error_runs: list[tuple[str, dict[str, Any]]] = []
         self._results: dict[str, dict[str, Any]] = {}
+        #: segments being driven here, whose leases one timer renews (see ``_keep_leases``)
+        self._driving: set[Segment] = set()
+        self._renewer: asyncio.TimerHandle | None = None
+        self._renewer_loop: asyncio.AbstractEventLoop | None = None
 
     # -- versions ---------------------------------------------------------------------------
     def compiled(self, tx: StoreTx, version_id: int) -> CompiledWorkflow:
@@ -247,7 +257,7 @@ class Runner:
             self._current.pop(workflow_id, None)
 
     def _token(self) -> str:
-        return f"{self.worker_id}:{uuid.uuid4().hex[:8]}"
+        return f"{self.worker_id}:{new_id()[:8]}"
 
     # -- starting runs ----------------------------------------------------------------------
     async def start_run(self, workflow_id: str, trigger_items: list[dict[str, Any]] | None = None, *,
@@ -404,30 +414,40 @@ class Runner:
             self._flush(seg, final=True)
 
     def _keep_leases(self, seg: Segment) -> Callable[[], None]:
-        """Renew the segment's stored leases every third of ``lease_seconds`` while it is
-        driven: a long node keeps its activation, and a dead worker's lease still runs out."""
+        """Renew the stored leases of the segments being driven every third of ``lease_seconds``:
+        a long node keeps its activation, and a dead worker's lease still runs out. One timer
+        serves every segment driven here (a timer per segment cost more than the rest of a
+        short run's bookkeeping)."""
+        self._driving.add(seg)
         loop = asyncio.get_running_loop()
-        every = max(self.lease_seconds / 3, 0.05)
-        handle: list[asyncio.TimerHandle] = []
+        if self._renewer is None or self._renewer_loop is not loop:
+            self._renewer_loop = loop
+            self._renewer = loop.call_later(max(self.lease_seconds / 3, 0.05), self._renew_driven)
+        return lambda: self._driving.discard(seg)
 
-        def renew() -> None:
-            until = utcnow() + timedelta(seconds=self.lease_seconds)
-            held = [a for a in seg.acts.values() if a.status == "running" and a.leased_by == seg.token and not a.new]
-            try:
-                with self.store.transaction() as tx:
-                    slots = [seg.run["id"], *(a.id for a in seg.acts.values() if a.id in self._held)]
-                    if self.limits or _run_limit(seg.cw):
-                        tx.renew_slots(slots, until)
-                    for a in held:
-                        if tx.update_activation(a.id, {"lease_until": until},
-                                                expect={"status": "running", "leased_by": seg.token}):
-                            a.lease_until = until
-            except Exception:  # the database is away: the lease may run out, delivery is at-least-once
-                log.warning("could not renew the leases of run %s", seg.run["id"], exc_info=True)
-            handle[0] = loop.call_later(every, renew)
+    def _renew_driven(self) -> None:
+        self._renewer = None
+        for seg in list(self._driving):
+            self._renew(seg)
+        if self._driving and self._renewer_loop is not None:
+            self._renewer = self._renewer_loop.call_later(max(self.lease_seconds / 3, 0.05), self._renew_driven)
 
-        handle.append(loop.call_later(every, renew))
-        return lambda: handle[0].cancel()
+    def _renew(self, seg: Segment) -> None:
+        until = utcnow() + timedelta(seconds=self.lease_seconds)
+        held = [a for a in seg.acts.values() if a.status == "running" and a.leased_by == seg.token and not a.new]
+        limited = bool(self.limits or _run_limit(seg.cw))
+        if not held and not limited:  # nothing of it is stored under this worker's lease
+            return
+        try:
+            with self.store.transaction() as tx:
+                if limited:
+                    tx.renew_slots([seg.run["id"], *(a.id for a in seg.acts.values() if a.id in self._held)], until)
+                for a in held:
+                    if tx.update_activation(a.id, {"lease_until": until},
+                                            expect={"status": "running", "leased_by": seg.token}):
+                        a.lease_until = until
+        except Exception:  # the database is away: the lease may run out, delivery is at-least-once
+            log.warning("could not renew the leases of run %s", seg.run["id"], exc_info=True)
 
     async def _execute_one(self, seg: Segment, act: Act) -> None:
         if self.watch is None:
