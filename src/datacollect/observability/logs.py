@@ -9,7 +9,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
@@ -22,12 +22,22 @@ FIELDS = ("workflow_id", "run_id", "node_id", "lane")
 @contextmanager
 def log_context(**ids: Any) -> Iterator[None]:
     """Lines logged inside carry these ids (None values are left out), on top of the outer ones."""
-    outer = _CONTEXT.get()
-    token = _CONTEXT.set({**(outer or {}), **{k: str(v) for k, v in ids.items() if v is not None}})
+    token = push_log_context(ids)
     try:
         yield
     finally:
         _CONTEXT.reset(token)
+
+
+def push_log_context(ids: dict[str, Any]) -> Token[dict[str, str] | None]:
+    """``log_context`` without the context manager (for a hot path): lines logged until
+    ``pop_log_context(token)`` carry these ids."""
+    outer = _CONTEXT.get()
+    return _CONTEXT.set({**(outer or {}), **{k: str(v) for k, v in ids.items() if v is not None}})
+
+
+def pop_log_context(token: Token[dict[str, str] | None]) -> None:
+    _CONTEXT.reset(token)
 
 
 def current_context() -> dict[str, str]:

@@ -55,6 +55,11 @@ class Metrics:
                                       ["type"], buckets=NODE_BUCKETS, registry=r)
         self.info = Gauge("datacollect_build_info", "The running version", ["version", "process"], registry=r,
                           multiprocess_mode="max")
+        # labelled children by their labels: ``labels()`` validates and locks on every call, and
+        # these are counted on every request and every node (the label sets are few and bounded)
+        self._http: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+        self._nodes: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._runs: dict[tuple[str, str], tuple[Any, Any]] = {}
 
     # -- what the engine and the API tell ---------------------------------------------------
     def run_settled(self, run: Any) -> None:
@@ -63,16 +68,32 @@ class Metrics:
             if status not in ("completed", "failed", "cancelled"):
                 return
             wf = str(run["workflow_id"])
-            self.runs_finished.labels(wf, status).inc()
+            children = self._runs.get((wf, status))
+            if children is None:
+                children = self._runs[(wf, status)] = (self.runs_finished.labels(wf, status),
+                                                       self.run_seconds.labels(wf))
+            children[0].inc()
             started, finished = run.get("started_at"), run.get("finished_at")
             if started and finished:
-                self.run_seconds.labels(wf).observe(max(0.0, (finished - started).total_seconds()))
+                children[1].observe(max(0.0, (finished - started).total_seconds()))
         except Exception:  # pragma: no cover - a metric must never break a run
             log.debug("run metric not counted", exc_info=True)
 
     def node_done(self, node_type: str, outcome: str, seconds: float) -> None:
-        self.node_runs.labels(node_type, outcome).inc()
-        self.node_seconds.labels(node_type).observe(seconds)
+        children = self._nodes.get((node_type, outcome))
+        if children is None:
+            children = self._nodes[(node_type, outcome)] = (self.node_runs.labels(node_type, outcome),
+                                                            self.node_seconds.labels(node_type))
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def http_done(self, method: str, route: str, status: str, seconds: float) -> None:
+        children = self._http.get((method, route, status))
+        if children is None:
+            children = self._http[(method, route, status)] = (self.http_requests.labels(method, route, status),
+                                                              self.http_seconds.labels(method, route))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -168,8 +189,7 @@ class HttpMetrics:
                 if route == "/{path:path}":
                     route = "web app"
                 method = scope.get("method", "")
-                metrics.http_requests.labels(method, route, str(status)).inc()
-                metrics.http_seconds.labels(method, route).observe(time.perf_counter() - start)
+                metrics.http_done(method, route, str(status), time.perf_counter() - start)
 
 
 # -- the worker's and the scheduler's own metrics port ----------------------------------------

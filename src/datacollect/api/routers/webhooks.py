@@ -59,7 +59,8 @@ async def call_webhook(path: str, request: Request) -> JSONBytes:
     trigger = platform.webhook_node(workflow_id, node_id)
     if trigger is None:
         return error_response(404, "not_found", f"No active workflow listens on /webhook/{path}")
-    problem = trigger.config.authentication.verify({k.lower(): v for k, v in request.headers.items()}, body)
+    auth = trigger.config.authentication
+    problem = None if auth.type == "none" else auth.verify({k.lower(): v for k, v in request.headers.items()}, body)
     if problem:
         return error_response(401, "unauthorized", problem)
     items = _items(request, body)
