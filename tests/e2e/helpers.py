@@ -56,6 +56,7 @@ class Builder:
     def open(self, node_id: str) -> Any:
         """Clicks a node (with the panel closed, so the node is not under it) to open its panel."""
         self.close_panel()
+        self.box(self.node(node_id))  # the canvas widens as a panel closes: click once it stopped
         self.node(node_id).click()
         panel = self.page.get_by_test_id("node-panel")
         panel.wait_for()
