@@ -53,6 +53,13 @@ class Builder:
         self.page.get_by_role("button", name="Tidy up: auto-layout").click()
         self.page.wait_for_timeout(400)
 
+    def click_node(self, node_id: str) -> None:
+        """Selects a node with the panel closed, once the canvas (which widens as the panel
+        closes) stopped moving."""
+        self.close_panel()
+        self.box(self.node(node_id))
+        self.node(node_id).click()
+
     def open(self, node_id: str) -> Any:
         """Clicks a node (with the panel closed, so the node is not under it) to open its panel."""
         self.close_panel()

@@ -36,8 +36,7 @@ def test_keyboard_adds_copies_pastes_deletes_undoes_and_redoes(page: Any, server
     expect(nodes).to_have_count(2)
     # A palette entry is a button: Enter adds the node after the selected one, connected.
     b.node("total").click()
-    b.close_panel()
-    b.node("total").click()
+    b.click_node("total")
     page.get_by_test_id("palette-search").fill("wait")
     page.locator("[data-testid=palette-item][data-node-type=Wait]").focus()
     page.keyboard.press("Enter")
@@ -45,15 +44,13 @@ def test_keyboard_adds_copies_pastes_deletes_undoes_and_redoes(page: Any, server
     expect(page.locator(".react-flow__edge")).to_have_count(2)
     expect(page.get_by_test_id("save-state")).to_contain_text("Unsaved changes")
     # Copy and paste the new node, then delete the copy with the Delete key.
-    b.close_panel()
-    b.node("wait_1").click()
+    b.click_node("wait_1")
     page.locator(".react-flow__pane").focus()
     page.keyboard.press("Control+c")
     page.keyboard.press("Control+v")
     expect(nodes).to_have_count(4)
     expect(b.node("wait_2")).to_be_visible()
-    b.close_panel()
-    b.node("wait_2").click()
+    b.click_node("wait_2")
     page.keyboard.press("Delete")
     expect(nodes).to_have_count(3)
     # Undo brings it back, redo takes it away again.

@@ -82,9 +82,7 @@ def test_one_node_is_tested_on_output_pinned_from_an_earlier_run(page: Any, serv
     b.open("plus")
     formula = b.field("formula").locator("textarea")
     formula.fill("item.a2 + 100")
-    b.close_panel()
-    b.box(b.node("plus"))  # the canvas widens as the panel closes: click once it stopped moving
-    b.node("plus").click()
+    b.click_node("plus")
     page.get_by_role("toolbar", name="Actions for plus").get_by_role("button", name="Test this node").click()
     dialog = page.get_by_role("dialog", name="Test node plus")
     expect(dialog).to_contain_text("double")
