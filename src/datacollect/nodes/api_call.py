@@ -43,7 +43,7 @@ import httpx
 from pydantic import Field, model_validator
 
 from datacollect.engine.expressions import Evaluator, check_template, compile_template
-from datacollect.errors import ExpressionError, RetryableNodeError
+from datacollect.errors import ExpressionError, NodeError, RetryableNodeError
 from datacollect.integrations import http
 from datacollect.nodes.base import (
     Item,
@@ -175,7 +175,12 @@ class APICall(Node):
     class Config(NodeConfig):
         endpoint: Template = Field(
             min_length=1,
-            description="The URL to call; may hold templates, e.g. https://api.example.com/suppliers/{{ item.id }}.")
+            description="The URL to call; may hold templates, e.g. https://api.example.com/suppliers/{{ item.id }}. "
+                        "With a connection, a path such as /suppliers/{{ item.id }} after its base URL.")
+        connection: str | None = Field(
+            None, description="A stored HTTP connection: its base URL and its sign-in (basic, bearer, API key, "
+                              "OAuth2 client credentials), kept encrypted under Connections.",
+            json_schema_extra={"format": "connection", "connection_kind": "http"})
         method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = Field(
             "POST", description="The HTTP method.")
         headers: dict[str, Template] = Field(
@@ -215,9 +220,12 @@ class APICall(Node):
         def _check(self) -> APICall.Config:
             if self.pagination is not None and self.method != "GET":
                 raise ValueError("pagination works with GET only: set method to GET or remove pagination")
-            if not self.endpoint.strip().lower().startswith(("http://", "https://", "{{")):
+            if not self.connection and not self.endpoint.strip().lower().startswith(("http://", "https://", "{{")):
                 raise ValueError("endpoint must be an http:// or https:// URL, "
-                                 "e.g. https://api.example.com/suppliers")
+                                 "e.g. https://api.example.com/suppliers (or a path, with a connection)")
+            if self.connection and self.auth.type != "none":
+                raise ValueError("sign in either with the connection or with auth, not both: "
+                                 "remove auth, or the connection")
             return self
 
     @property
@@ -250,11 +258,14 @@ class APICall(Node):
         cfg = self.cfg
         if not items:
             return {"main": []}
-        auth = self._templates["auth"](ctx.scope)
-        auth_headers, auth_query = http.auth_parts(auth)
-        secret_params = set(auth_query)
         policy = http.RetryPolicy(cfg.max_retries, cfg.retry_backoff, cfg.max_retry_wait)
         client = http.client()
+        if cfg.connection:
+            auth_headers, auth_query, base = await self._signed_in(ctx, client)
+        else:
+            auth_headers, auth_query = http.auth_parts(self._templates["auth"](ctx.scope))
+            base = None
+        secret_params = set(auth_query)
 
         if not cfg.per_item:
             scope = ctx.with_item(items[0])
@@ -263,7 +274,7 @@ class APICall(Node):
             if body is None and cfg.method in BODY_METHODS and cfg.body_mapping is None:
                 body = {"items": items}
             outcome = await self._call(client, policy, scope, body, ctx.idempotency_key,
-                                       auth_headers, auth_query, secret_params)
+                                       auth_headers, auth_query, secret_params, base)
             if outcome.transient:
                 raise RetryableNodeError(outcome.error["message"], details=outcome.error)  # type: ignore[index]
             ctx.log(self._summary([outcome]))
@@ -288,7 +299,7 @@ class APICall(Node):
                 if body is None and cfg.method in BODY_METHODS and cfg.body_mapping is None:
                     body = item
                 outcomes[i] = await self._call(client, policy, scope, body, ctx.item_key(i),
-                                               auth_headers, auth_query, secret_params)
+                                               auth_headers, auth_query, secret_params, base)
 
         async with asyncio.TaskGroup() as tg:
             for _ in range(min(cfg.concurrency, len(items))):
@@ -315,6 +326,22 @@ class APICall(Node):
             out["error"] = error
         return out
 
+    async def _signed_in(self, ctx: NodeContext, client: httpx.AsyncClient
+                         ) -> tuple[dict[str, str], dict[str, str], str]:
+        """The stored connection's sign-in (headers, query parameters) and base URL."""
+        from datacollect.integrations.http_auth import auth_parts
+        from datacollect.integrations.netcheck import Problem
+
+        conns = ctx.services.connections
+        if conns is None:
+            raise NodeError("This step names a connection, and no connections are configured here")
+        conn = conns.get(str(self.cfg.connection), "http")
+        try:
+            headers, query = await auth_parts(conn, client)
+        except Problem as exc:  # the token endpoint did not answer as it should
+            raise RetryableNodeError(f"Signing in with the connection '{conn.id}' failed: {exc}") from None
+        return headers, query, str(conn.settings().base_url)
+
     @staticmethod
     def _summary(outcomes: list[_Outcome]) -> str:
         counts = Counter(str(o.status) if o.status is not None else "no answer" for o in outcomes)
@@ -323,10 +350,12 @@ class APICall(Node):
     # --------------------------------------------------------------------- one call
     async def _call(self, client: httpx.AsyncClient, policy: http.RetryPolicy, scope: dict[str, Any],
                     body: Any, key: str, auth_headers: dict[str, str], auth_query: dict[str, str],
-                    secret_params: set[str]) -> _Outcome:
+                    secret_params: set[str], base: str | None = None) -> _Outcome:
         cfg = self.cfg
         try:
             url = str(self._templates["endpoint"](scope)).strip()
+            if base and not url.lower().startswith(("http://", "https://")):
+                url = base.rstrip("/") + "/" + url.lstrip("/")
             headers = {k: str(v) for k, v in self._templates["headers"](scope).items() if v is not None}
             query = {k: _query_value(v) for k, v in self._templates["query"](scope).items()
                      if v is not None and v != ""}
