@@ -100,3 +100,25 @@ async def test_only_admins_and_the_metrics_token_may_read_the_metrics(api: Api) 
         assert value(found, "datacollect_build_info", version="0.1.0", process="up") == 1
     finally:
         api.platform.settings.metrics_token = None
+
+
+def test_a_worker_clears_the_counts_of_workers_that_stopped_but_not_of_live_ones(tmp_path: Any, monkeypatch: Any) -> None:
+    import os
+
+    from datacollect.observability import metrics
+
+    stopped = tmp_path / "metrics-worker-999999999"
+    live = tmp_path / f"metrics-worker-{os.getppid()}"
+    for d in (stopped, live):
+        d.mkdir()
+        (d / "counter_1.db").write_bytes(b"x")
+    monkeypatch.setattr(metrics, "_alive", lambda pid: pid != 999999999)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
+    try:
+        metrics.prepare_multiprocess(tmp_path / f"metrics-worker-{os.getpid()}")
+        assert not stopped.exists() and live.exists() and (tmp_path / f"metrics-worker-{os.getpid()}").is_dir()
+    finally:
+        import prometheus_client.values
+
+        monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+        prometheus_client.values.ValueClass = prometheus_client.values.get_value_class()

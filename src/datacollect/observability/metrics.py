@@ -202,11 +202,29 @@ def prepare_multiprocess(folder: Any) -> None:
 
     path = Path(folder)
     shutil.rmtree(path, ignore_errors=True)  # counts of an earlier life of this worker
+    # folders of workers that stopped (named <prefix>-<pid>): their counts died with them
+    prefix, _, _ = path.name.rpartition("-")
+    for old in path.parent.glob(f"{prefix}-*") if prefix else []:
+        pid = old.name.rpartition("-")[2]
+        if pid.isdigit() and old != path and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
     path.mkdir(parents=True, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
     import prometheus_client.values
 
     prometheus_client.values.ValueClass = prometheus_client.values.get_value_class()
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def serve_multiprocess(port: int, host: str, db: Any) -> None:
