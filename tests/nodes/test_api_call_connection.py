@@ -63,3 +63,35 @@ async def test_a_step_signs_in_with_its_connection_or_its_auth_not_both(api: Api
     r = await api.post("/api/workflows", json=wf("nobase", [
         node("start", "ManualTrigger"), node("get", "APICall", endpoint="/x")], [("start", "get")]))
     assert r.status_code == 422 and "or a path, with a connection" in r.text
+
+
+async def test_a_token_revoked_between_two_calls_is_fetched_again_once(api: Api) -> None:  # noqa: F811
+    issued: list[str] = []
+    revoked: set[str] = set()
+    calls: list[tuple[str, int]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        request = Request(scope, receive)
+        if request.url.path == "/oauth/token":
+            issued.append(f"tok-{len(issued)}")
+            response = JSONResponse({"access_token": issued[-1], "expires_in": 3600})
+        else:
+            token = (request.headers.get("authorization") or "").removeprefix("Bearer ")
+            status = 200 if token in issued and token not in revoked else 401
+            calls.append((token, status))
+            revoked.add("tok-0")  # the API revokes the first token after its first call
+            response = JSONResponse({"ok": status == 200}, status)
+        await response(scope, receive, send)
+
+    with serve(app) as server:
+        await api.post("/api/connections", json={"id": "rotating", "name": "Rotating", "kind": "http", "config": {
+            "base_url": server.url, "auth_type": "oauth2", "token_url": server.url + "/oauth/token",
+            "client_id": "c", "client_secret": "s"}})
+        await api.post("/api/workflows", json=wf("rotate", [
+            node("start", "ManualTrigger"),
+            node("get", "APICall", connection="rotating", method="GET", endpoint="/things/{{ item.n }}",
+                 concurrency=1)], [("start", "get")]))
+        run = (await api.post("/api/workflows/rotate/run", json={"data": [{"n": 1}, {"n": 2}]})).json()
+
+    assert run["status"] == "completed", run
+    assert calls == [("tok-0", 200), ("tok-0", 401), ("tok-1", 200)]

@@ -260,8 +260,9 @@ class APICall(Node):
             return {"main": []}
         policy = http.RetryPolicy(cfg.max_retries, cfg.retry_backoff, cfg.max_retry_wait)
         client = http.client()
+        refresh = None
         if cfg.connection:
-            auth_headers, auth_query, base = await self._signed_in(ctx, client)
+            auth_headers, auth_query, base, refresh = await self._signed_in(ctx, client)
         else:
             auth_headers, auth_query = http.auth_parts(self._templates["auth"](ctx.scope))
             base = None
@@ -274,7 +275,7 @@ class APICall(Node):
             if body is None and cfg.method in BODY_METHODS and cfg.body_mapping is None:
                 body = {"items": items}
             outcome = await self._call(client, policy, scope, body, ctx.idempotency_key,
-                                       auth_headers, auth_query, secret_params, base)
+                                       auth_headers, auth_query, secret_params, base, refresh)
             if outcome.transient:
                 raise RetryableNodeError(outcome.error["message"], details=outcome.error)  # type: ignore[index]
             ctx.log(self._summary([outcome]))
@@ -299,7 +300,7 @@ class APICall(Node):
                 if body is None and cfg.method in BODY_METHODS and cfg.body_mapping is None:
                     body = item
                 outcomes[i] = await self._call(client, policy, scope, body, ctx.item_key(i),
-                                               auth_headers, auth_query, secret_params, base)
+                                               auth_headers, auth_query, secret_params, base, refresh)
 
         async with asyncio.TaskGroup() as tg:
             for _ in range(min(cfg.concurrency, len(items))):
@@ -327,8 +328,9 @@ class APICall(Node):
         return out
 
     async def _signed_in(self, ctx: NodeContext, client: httpx.AsyncClient
-                         ) -> tuple[dict[str, str], dict[str, str], str]:
-        """The stored connection's sign-in (headers, query parameters) and base URL."""
+                         ) -> tuple[dict[str, str], dict[str, str], str, Any]:
+        """The stored connection's sign-in (headers, query parameters), its base URL, and for
+        OAuth2 a way to sign in again when the API answers 401."""
         from datacollect.integrations.http_auth import auth_parts
         from datacollect.integrations.netcheck import Problem
 
@@ -340,7 +342,14 @@ class APICall(Node):
             headers, query = await auth_parts(conn, client)
         except Problem as exc:  # the token endpoint did not answer as it should
             raise RetryableNodeError(f"Signing in with the connection '{conn.id}' failed: {exc}") from None
-        return headers, query, str(conn.settings().base_url)
+        refresh = None
+        if conn.values.get("auth_type") == "oauth2":
+            async def refresh() -> tuple[dict[str, str], dict[str, str]]:
+                try:
+                    return await auth_parts(conn, client, refresh=True)
+                except Problem as exc:
+                    raise RetryableNodeError(f"Signing in again with the connection '{conn.id}' failed: {exc}") from None
+        return headers, query, str(conn.settings().base_url), refresh
 
     @staticmethod
     def _summary(outcomes: list[_Outcome]) -> str:
@@ -350,7 +359,7 @@ class APICall(Node):
     # --------------------------------------------------------------------- one call
     async def _call(self, client: httpx.AsyncClient, policy: http.RetryPolicy, scope: dict[str, Any],
                     body: Any, key: str, auth_headers: dict[str, str], auth_query: dict[str, str],
-                    secret_params: set[str], base: str | None = None) -> _Outcome:
+                    secret_params: set[str], base: str | None = None, refresh: Any = None) -> _Outcome:
         cfg = self.cfg
         try:
             url = str(self._templates["endpoint"](scope)).strip()
@@ -384,6 +393,7 @@ class APICall(Node):
         page_no = pag.start if isinstance(pag, PagePagination) else None
         status: int | None = None
         body_out: Any = None
+        refreshed = False
         while True:
             if page_no is not None:
                 query[pag.param] = str(page_no)  # type: ignore[union-attr]
@@ -401,6 +411,13 @@ class APICall(Node):
             except (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError) as e:
                 return _Outcome(error={"message": f"Cannot send {cfg.method} {http.mask_url(url, secret_params)}: {e}"})
             status = response.status_code
+            if status == 401 and refresh is not None and not refreshed:
+                # an OAuth2 token revoked or expired early: sign in again, once, and send again
+                refreshed = True
+                new_headers, new_query = await refresh()
+                headers.update(new_headers)
+                query.update(new_query)
+                continue
             body_out = _body_of(response)
             if status >= 400:
                 return _Outcome(status=status, error={
