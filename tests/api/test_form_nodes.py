@@ -70,6 +70,30 @@ async def test_all_responses_go_on_together_when_everyone_answered(api: Api, smt
     assert summary["items"][0]["answered"] == 2 and summary["items"][0]["outstanding"] == 0
 
 
+async def test_an_answer_a_stopped_process_did_not_hand_to_its_waiting_run_is_handed_over_once(
+        api: Api, smtp: SmtpServer) -> None:
+    run_id, tokens = await start(api, smtp, "kept", {"recipients": ["a@x.example", "b@x.example"]}, mails=2)
+    forms = api.platform.services.forms
+    runner, forms.runner = forms.runner, None  # the process stops right after the response's commit
+    await submit(api, tokens["a@x.example"], company_name="A")
+    forms.runner = runner
+    await asyncio.sleep(0.3)
+    assert seen(run_id) == []  # stored, not yet handed over
+
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    assert await forms.hand_over_kept_answers(at=later) == 1  # what the scheduler's tick does
+    for _ in range(100):
+        if seen(run_id):
+            break
+        await asyncio.sleep(0.05)
+    [lane] = seen(run_id)
+    assert lane["items"][0]["company_name"] == "A"
+    assert await forms.hand_over_kept_answers(at=later) == 0  # never twice
+    await submit(api, tokens["b@x.example"], company_name="B")  # the next answer goes straight through
+    await settled(api, run_id)
+    assert sorted(s["items"][0]["company_name"] for s in seen(run_id)) == ["A", "B"]
+
+
 async def test_a_quorum_goes_on_without_the_last_answers(api: Api, smtp: SmtpServer) -> None:
     run_id, tokens = await start(api, smtp, "quorum", {
         "recipients": ["a@x.example", "b@x.example", "c@x.example"], "continue": "quorum", "quorum": 0.6},

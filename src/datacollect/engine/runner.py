@@ -1082,6 +1082,38 @@ class Runner:
             await self._drive(seg)
         return len(rows)
 
+    async def deliver_kept(self, key: str) -> int:
+        """Hand the oldest event kept for ``key`` to the activation waiting for it. The event was
+        written in the same transaction as the fact it announces (a form answer with its
+        response), so a process that stops before this call loses nothing: the next call, or
+        the activation when it next waits, takes it. Answers how many activations were woken."""
+        token = self._token()
+        now = utcnow()
+        with self.store.transaction() as tx:
+            tx.lock_key(key)
+            if not tx.waiting_for(key, limit=1):
+                return 0  # the waiter takes it when it next waits (see _flush)
+            ev = tx.take_event(key)
+            if ev is None:
+                return 0
+            event = {"kind": "event", "key": key, "payload": ev.get("payload")}
+            if self.hand_off and self.dispatcher is not None:
+                woken = [r["id"] for r in tx.waiting_for(key)
+                         if tx.update_activation(r["id"], {"status": "ready", "event": event, "wake_at": None,
+                                                           "wait_for": None}, expect={"status": "waiting"})]
+                segs = []
+            else:
+                rows = tx.take_waiting(key, event, token, now + timedelta(seconds=self.lease_seconds), now)
+                woken = [r["id"] for r in rows]
+                segs = self._segments(tx, rows, token)
+        if self.hand_off and self.dispatcher is not None:
+            if woken:
+                self.dispatcher.dispatch(woken)
+            return len(woken)
+        for seg in segs:
+            await self._drive(seg)
+        return len(woken)
+
     async def _run_or_hand_off(self, ids: list[str]) -> None:
         if self.hand_off and self.dispatcher is not None:
             self.dispatcher.dispatch(ids)

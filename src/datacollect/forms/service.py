@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from datacollect.db.forms_models import Campaign, FormRequest, FormResponse, SentMail
-from datacollect.db.models import Workflow, WorkflowVersion
+from datacollect.db.models import PendingEvent, Workflow, WorkflowVersion
 from datacollect.forms import campaigns as camps
 from datacollect.forms import links
 from datacollect.forms.catalog import find_version, schema_of
@@ -50,6 +50,8 @@ log = logging.getLogger("datacollect.forms")
 #: how often the scheduler looks for form-trigger runs that did not start, how long a
 #: submission's own start has before that, and how far back the first look goes
 TRIGGER_SWEEP_EVERY = 30.0
+KEPT_SWEEP_EVERY = 10.0
+KEPT_GRACE = timedelta(seconds=10)
 TRIGGER_GRACE = timedelta(seconds=30)
 TRIGGER_LOOKBACK = timedelta(days=1)
 
@@ -100,6 +102,7 @@ class FormsService:
         #: takes back a response that answers a request for changes)
         self.submit_listeners: list[Any] = []
         self._trigger_sweep_at = 0.0
+        self._kept_sweep_at = 0.0
         self._trigger_since: datetime | None = None
 
     @property
@@ -206,12 +209,37 @@ class FormsService:
         self._loop = asyncio.get_running_loop()
         if self._round is None or self._round.done():
             self.kick()
+        if self.runner is not None and time.monotonic() - self._kept_sweep_at > KEPT_SWEEP_EVERY:
+            self._kept_sweep_at = time.monotonic()
+            try:
+                await self.hand_over_kept_answers()
+            except Exception:  # the next sweep tries again
+                log.exception("could not hand kept answers to their waiting workflows")
         if self.runner is not None and time.monotonic() - self._trigger_sweep_at > TRIGGER_SWEEP_EVERY:
             self._trigger_sweep_at = time.monotonic()
             try:
                 await self.start_missed_trigger_runs()
             except Exception:  # the next sweep tries again
                 log.exception("could not look for form-trigger runs that did not start")
+
+    # -- answers kept for a waiting workflow that no one handed over ----------------------
+    async def hand_over_kept_answers(self, at: datetime | None = None) -> int:
+        """Answers kept for a campaign's waiting workflow (written with the response) that were
+        not handed over a while after (the process stopped right after the commit): hand them
+        over now. Answers how many activations were woken."""
+        from datacollect.db.models import PendingEvent
+
+        before = (at or now()) - KEPT_GRACE
+        with self.db.session() as s:
+            keys = list(s.scalars(select(PendingEvent.key).where(PendingEvent.key.like("form:%"),
+                                                                 PendingEvent.created_at <= before)
+                                  .group_by(PendingEvent.key).limit(200)))
+        woken = 0
+        for key in keys:
+            woken += await self.runner.deliver_kept(key)
+        if woken:
+            log.warning("handed %d kept answer(s) to their waiting workflows", woken)
+        return woken
 
     # -- form triggers whose run did not start ---------------------------------------------
     async def start_missed_trigger_runs(self, at: datetime | None = None, limit: int = 500) -> int:
@@ -483,6 +511,8 @@ class FormsService:
             resp, item, camp = links.submit(s, token, answers, meta)
             keep = bool(camp.waiting)
             cid = camp.id
+            if keep:  # the answer for the waiting workflow is kept with the response, in one commit
+                s.add(PendingEvent(key=f"form:{cid}", payload=item, created_at=now()))
             triggers = self.form_triggers(s, resp.form_key, resp.form_name)
             run_ids = [trigger_run_id(resp.id, resp.revision, wf, node) for wf, node in triggers]
             if run_ids:
@@ -503,8 +533,8 @@ class FormsService:
             return
         if campaign_id and keep:
             try:
-                await self.runner.deliver_event(f"form:{campaign_id}", item, keep=True)
-            except Exception:  # the answer is stored; the run's failure is the run's to show
+                await self.runner.deliver_kept(f"form:{campaign_id}")
+            except Exception:  # the answer is kept; the sweep hands it over (start_missed_trigger_runs' tick)
                 log.exception("could not wake the workflow waiting for campaign %s", campaign_id)
         for (wf, node), run_id in triggers:
             try:
