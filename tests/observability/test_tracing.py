@@ -90,9 +90,10 @@ def test_the_trace_context_travels_in_a_messages_headers(spans: InMemorySpanExpo
         headers = tracing.carrier()
     assert headers["traceparent"].split("-")[1] == format(sent.get_span_context().trace_id, "032x")
     with tracing.continued(headers), tracer.start_as_current_span("worker task") as received:
-        pass
+        onward = tracing.carrier()  # what the worker would pass on in turn
     assert received.get_span_context().trace_id == sent.get_span_context().trace_id
     assert received.parent.span_id == sent.get_span_context().span_id
+    assert onward["traceparent"].split("-")[2] == format(received.get_span_context().span_id, "016x")
     with tracing.continued({}), tracer.start_as_current_span("on its own") as alone:
-        pass
+        assert tracing.carrier()["traceparent"].split("-")[1] != headers["traceparent"].split("-")[1]
     assert alone.get_span_context().trace_id != sent.get_span_context().trace_id
