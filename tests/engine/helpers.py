@@ -14,7 +14,7 @@ from datacollect.nodes.base import Items, Node, NodeConfig, NodeContext, Output,
 
 
 def save(platform: Any, definition: dict[str, Any]) -> None:
-    with platform.db.session() as s, s.begin():
+    with platform.db.write() as s:  # the write lock at BEGIN: a read first would not wait for it
         if s.get(wf_service.Workflow, definition["id"]):
             wf_service.update_workflow(s, definition["id"], definition, platform.registry, "test")
         else:
