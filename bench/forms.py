@@ -263,15 +263,23 @@ def write_csv(path: Path, rows: int) -> None:
         i_scope = header.index("scope_1")
         i_total = header.index("total_emissions")
         i_name = header.index("company_name")
+        i_scope_2 = header.index("scope_2")
+        i_employees = header.index("employees")
+        i_vat, i_email = header.index("vat_id"), header.index("contact_email")
+        i_contact, i_signatory = header.index("contact_name"), header.index("signatory")
         for i in range(rows):
             row = list(base)
             row[i_name] = f"Supplier {i}"
-            if i % 100 == 7:
-                row[i_scope] = "n/a"  # one row in a hundred is bad
-            else:
-                s1 = 1000 + i % 500
-                row[i_scope] = str(s1)
-                row[i_total] = str(s1 + 800)
+            row[i_vat] = f"DE{100_000_000 + i}"
+            row[i_contact] = row[i_signatory] = f"Contact {i}"
+            row[i_email] = f"contact{i}@supplier{i}.example"
+            row[i_employees] = str(i % 100_000)
+            # figures differ from row to row, as in a real file: nothing is the same twice
+            s1 = 1000 + (i * 7919) % 1_000_003 / 1000
+            s2 = (i * 104_729) % 500_009 / 1000
+            row[i_scope_2] = f"{s2:.3f}"
+            row[i_total] = f"{s1 + s2:.3f}"
+            row[i_scope] = "n/a" if i % 100 == 7 else f"{s1:.3f}"  # one row in a hundred is bad
             w.writerow(row)
 
 

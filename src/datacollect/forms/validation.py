@@ -43,9 +43,13 @@ from __future__ import annotations
 import math
 import os
 import re
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+
+from jinja2 import Environment, TemplateSyntaxError, nodes
+from jinja2.parser import Parser
 
 from datacollect.engine.expressions import compile_expression
 from datacollect.errors import ExpressionError
@@ -191,7 +195,7 @@ class _CRule:
 
     def __init__(self, rule: Rule, ids: set[str], columns: set[str] | None) -> None:
         self.id = rule.id
-        self.evaluate = compile_expression(rule.expression)
+        self.evaluate = _Cond(rule.expression, ids | columns if columns is not None else ids)
         self.message = rule.message
         self.fields = list(rule.fields)
         #: the fields of its own block it reads; for a row rule, also the form's fields it reads
@@ -205,7 +209,7 @@ class _CRule:
 class _Block:
     """The fields of a form (``top_ids`` None) or the columns of a table, compiled."""
 
-    __slots__ = ("fields", "ids", "sections", "plan", "rules", "uses_scope", "is_table", "empties")
+    __slots__ = ("fields", "ids", "sections", "plan", "rules", "uses_scope", "is_table", "empties", "steps")
 
     def __init__(self, fields: list[Any], rules: list[Rule], settings: FormSettings, *,
                  pages: Any, page_of: Mapping[str, Any], top_ids: set[str] | None) -> None:
@@ -216,6 +220,8 @@ class _Block:
         self.sections = frozenset(f.id for f in fields if not f.has_value)
         self.fields = [_CField(f, settings, ids) for f in value_fields]
         self.empties = {c.id: c.empty() for c in self.fields}
+        #: per field, what the hot path reads: (id, converter, is a table, required, the field)
+        self.steps = [(c.id, c.convert, c.table is not None, c.required, c) for c in self.fields]
         columns = ids if self.is_table else None
         scope_ids = top_ids if top_ids is not None else ids
         self.rules = [_CRule(r, scope_ids, columns) for r in rules]
@@ -227,7 +233,7 @@ class _Block:
         for page_id, source in conditional_pages.items():
             node = ("page", page_id)
             graph[node] = {("field", x) for x in field_references(source, ids)}
-            evaluators[node] = compile_expression(source)
+            evaluators[node] = _Cond(source, ids)
         for f in value_fields:
             page = page_of.get(f.id)
             page_id = page.id if page is not None and page.id in conditional_pages else None
@@ -237,7 +243,7 @@ class _Block:
             deps = set()
             if f.visible_if is not None:
                 deps |= {("field", x) for x in field_references(f.visible_if, scope_ids, columns)}
-                evaluators[node] = compile_expression(f.visible_if)
+                evaluators[node] = _Cond(f.visible_if, scope_ids | ids)
             if page_id is not None:
                 deps.add(("page", page_id))
             graph[node] = deps
@@ -256,12 +262,15 @@ class _Block:
             errors: list[Error], outer_bad: Mapping[str, Any] | None = None) -> dict[str, Any]:
         if not self.uses_scope:
             return self._run_plain(data, prefix, partial, errors)
-        self._report_unknown(data, prefix, errors)
 
         values: dict[str, Any] = {}
-        bad: dict[str, Any] = {}
-        for f in self.fields:
-            raw = data.get(f.id)
+        bad: dict[str, Any] | None = None
+        found = 0
+        for fid, convert, is_table, _, _ in self.steps:
+            raw = data.get(fid, _MISSING)
+            if raw is _MISSING:
+                continue
+            found += 1
             if raw is None:
                 continue
             t = raw.__class__
@@ -270,66 +279,74 @@ class _Block:
                     continue
             elif (t is list or t is dict) and not raw:
                 continue
-            if f.table is not None:
-                values[f.id] = raw  # read row by row below, once visibility is known
+            if is_table:
+                values[fid] = raw  # read row by row below, once visibility is known
                 continue
-            value, problem = f.convert(raw, partial)
+            value, problem = convert(raw, partial)
             if problem is None:
-                values[f.id] = value
+                values[fid] = value
             else:
-                bad[f.id] = problem
+                if bad is None:
+                    bad = {}
+                bad[fid] = problem
+        if found != len(data):  # unknown keys are reported first (nothing was reported yet)
+            self._report_unknown(data, prefix, errors)
 
         # the names expressions see: the outer scope (for a row), then this block's answers
         scope: dict[str, Any] = dict(outer) if outer is not None else {}
-        local = dict(self.empties)
-        local.update(values)
-        scope.update(local)
+        local: dict[str, Any] | None = None
         if self.is_table:
+            local = dict(self.empties)
+            local.update(values)
+            scope.update(local)
             scope["row"] = local
         else:
+            scope.update(self.empties)
+            scope.update(values)
             scope["answers"] = scope
-        hidden: set[str] = set()
+        hidden: set[str] | tuple[()] = ()
         if self.plan:
+            hidden = set()
             hidden_pages: set[str] = set()
             for is_page, key, evaluate, page, empty in self.plan:
                 if is_page:
-                    if not _holds(evaluate, scope):
+                    if evaluate.test(scope) is not True:
                         hidden_pages.add(key)
                 elif (page is not None and page in hidden_pages) or (
-                        evaluate is not None and not _holds(evaluate, scope)):
+                        evaluate is not None and evaluate.test(scope) is not True):
                     hidden.add(key)
-                    scope[key] = local[key] = empty
+                    scope[key] = empty
+                    if local is not None:
+                        local[key] = empty
 
         cleaned: dict[str, Any] = {}
         failed: set[str] = set()
-        for f in self.fields:
-            fid = f.id
-            if fid in hidden:
+        for fid, _, is_table, required, f in self.steps:
+            if hidden and fid in hidden:
                 continue
-            if bad:
+            if bad is not None:
                 problem = bad.get(fid)
                 if problem is not None:
                     _report(errors, prefix + fid, problem)
                     failed.add(fid)
                     continue
-            if fid in values:
-                value = values[fid]
-                if f.table is not None:
+            value = values.get(fid, _MISSING)
+            if value is not _MISSING:
+                if is_table:
                     before = len(errors)
                     value = self._rows(f, value, prefix + fid, scope if f.table.uses_scope else None,
-                                       partial, errors, bad)
+                                       partial, errors, bad or {})
                     if len(errors) > before:
                         failed.add(fid)
                     if value is None:
                         continue
                     scope[fid] = value
                 cleaned[fid] = value
+            elif required and not partial:
+                errors.append({"field": prefix + fid, "message": _REQUIRED, "code": "required"})
+                failed.add(fid)
             else:
-                if f.required and not partial:
-                    errors.append({"field": prefix + fid, "message": _REQUIRED, "code": "required"})
-                    failed.add(fid)
-                else:
-                    cleaned[fid] = f.empty()
+                cleaned[fid] = [] if f.is_list else None
 
         if self.rules and not partial:
             self._rules(scope, prefix, values, hidden, failed, errors, outer_bad)
@@ -405,17 +422,17 @@ class _Block:
         for rule in self.rules:
             if rule.refs & failed or (outer_bad and any(r in outer_bad for r in rule.outer)):
                 continue  # a field it reads is wrong: its own error speaks first
-            try:
-                holds = rule.evaluate(scope)
-            except ExpressionError as exc:
-                if (any(r in hidden or r not in values for r in rule.refs)
-                        or any(scope.get(r) is None or scope.get(r) == [] for r in rule.outer)):
-                    continue  # it reads an empty or hidden answer: the field checks speak for it
-                errors.append({**self._rule_error(rule, prefix, base), "code": "rule_error",
-                               "detail": exc.reason})
+            holds = rule.evaluate.test(scope)
+            if holds is True:
                 continue
-            if not holds:
+            if holds is False:
                 errors.append(self._rule_error(rule, prefix, base))
+                continue
+            # it failed to evaluate (``holds`` is the reason)
+            if (any(r in hidden or r not in values for r in rule.refs)
+                    or any(scope.get(r) is None or scope.get(r) == [] for r in rule.outer)):
+                continue  # it reads an empty or hidden answer: the field checks speak for it
+            errors.append({**self._rule_error(rule, prefix, base), "code": "rule_error", "detail": holds})
 
     @staticmethod
     def _rule_error(rule: _CRule, prefix: str, base: str) -> Error:
@@ -437,11 +454,127 @@ class _Block:
         return {"field": f"{prefix}{key}", "message": message, "code": "unknown_field"}
 
 
-def _holds(evaluate: Any, scope: dict[str, Any]) -> bool:
+#: the helpers whose answer depends on their arguments alone (``now``, ``today`` and ``date``
+#: read the clock, so an expression that calls them is evaluated every time)
+_PURE_GLOBALS = frozenset({"sum", "avg", "mean", "min", "max", "abs", "round", "len", "int", "float", "str",
+                           "bool", "sqrt", "isnan"})
+_PURE_FILTERS = frozenset({"abs", "avg", "capitalize", "count", "d", "default", "first", "float", "int", "join",
+                           "last", "length", "list", "lower", "max", "min", "replace", "reverse", "round", "sort",
+                           "string", "sum", "title", "trim", "unique", "upper"})
+_parse_env = Environment()
+
+
+def _deciding_names(source: str, scope_names: frozenset[str] | set[str]) -> tuple[str, ...] | None:
+    """The names of the scope that alone decide an expression's answer, or None when something
+    else may (the clock, a name outside the form such as ``answers``, a filter not known to be
+    pure, or a source that does not parse)."""
+    text = source.strip()
+    if text.startswith("{{") and text.endswith("}}"):
+        text = text[2:-2].strip()
     try:
-        return bool(evaluate(scope))
-    except ExpressionError:
-        return False
+        parser = Parser(_parse_env, text, state="variable")
+        expr = parser.parse_expression()
+        if not parser.stream.eos:
+            return None
+    except TemplateSyntaxError:
+        return None
+    names: set[str] = set()
+    for node in (expr, *expr.find_all(nodes.Node)):
+        if isinstance(node, nodes.Name):
+            if node.name in scope_names:
+                names.add(node.name)
+            elif node.name not in _PURE_GLOBALS:
+                return None
+        elif isinstance(node, nodes.Filter):
+            if node.name not in _PURE_FILTERS:
+                return None
+    return tuple(sorted(names))
+
+
+def _memo_key(scope: Mapping[str, Any], names: tuple[str, ...]) -> tuple[Any, ...] | None:
+    """The values of ``names`` in ``scope`` as a key that two values share only when an
+    expression cannot tell them apart (``1``, ``1.0`` and ``True`` differ, so do ``0.0`` and
+    ``-0.0``); None when a value is not a plain scalar or a list of them (a table's rows)."""
+    key: list[Any] = []
+    for name in names:
+        v = scope.get(name, _MISSING)
+        c = v.__class__
+        if c is str or c is int or c is bool or v is None or v is _MISSING:
+            key.append(c)
+            key.append(v)
+        elif c is float:
+            key.append(c)
+            key.append(v if v else repr(v))
+        elif c is list:
+            items: list[Any] = [c]
+            for x in v:
+                xc = x.__class__
+                if xc is str or xc is int or xc is bool or x is None:
+                    items.append(xc)
+                    items.append(x)
+                elif xc is float:
+                    items.append(xc)
+                    items.append(x if x else repr(x))
+                else:
+                    return None
+            key.append(tuple(items))
+        else:
+            return None
+    return tuple(key)
+
+
+class _Cond:
+    """A condition or rule of a form: ``test(scope)`` answers True, False, or the reason it could
+    not be evaluated (a str).
+
+    An expression whose answer depends only on the answers it reads (no clock, no randomness)
+    keeps its recent answers by the values it read, so a file of many rows where a condition
+    reads the same few values (a select, a yes/no) evaluates it once per distinct value. When
+    few answers are found again (figures that differ on every row), it stops keeping them for a
+    while. The cache is bounded."""
+
+    __slots__ = ("source", "evaluate", "names", "cache", "lookups", "hits", "pause")
+
+    LIMIT = 2048  # answers kept per expression
+    PAUSE = 16384  # evaluations without the cache after it found too little
+
+    def __init__(self, source: str, scope_names: frozenset[str] | set[str]) -> None:
+        self.source = source
+        self.evaluate = compile_expression(source)
+        self.names = _deciding_names(source, scope_names)
+        self.cache: dict[Any, Any] = {}
+        self.lookups = self.hits = self.pause = 0
+
+    def run(self, scope: dict[str, Any]) -> Any:
+        try:
+            value = self.evaluate(scope)
+        except ExpressionError as exc:
+            return exc.reason
+        return bool(value)
+
+    def test(self, scope: dict[str, Any]) -> Any:
+        names = self.names
+        if names is None:
+            return self.run(scope)
+        if self.pause:
+            self.pause -= 1
+            return self.run(scope)
+        key = _memo_key(scope, names)
+        if key is None:
+            return self.run(scope)
+        cache = self.cache
+        found = cache.get(key, _MISSING)
+        self.lookups += 1
+        if found is not _MISSING:
+            self.hits += 1
+            return found
+        if len(cache) >= self.LIMIT:
+            if self.hits * 5 < self.lookups:  # fewer than one in five found again
+                self.pause = self.PAUSE
+            cache.clear()
+            self.lookups = self.hits = 0
+        found = cache[key] = self.run(scope)
+        return found
 
 
 def _report(errors: list[Error], path: str, problem: Any) -> None:
@@ -634,21 +767,40 @@ def _date(f: DateField) -> Converter:
     lo_today, hi_today = f.min == "today", f.max == "today"
     type_error = ("type", "Please enter a date as YYYY-MM-DD (for example 2025-03-31)")
     secret = f.sensitive  # messages of a sensitive field never repeat the answer
+    #: text -> (date, ISO text, problem): the same few dates come back on many rows of a file
+    known: dict[str, tuple[Any, Any, Any]] = {}
+    #: "today" somewhere on Earth, by the UTC hour it was worked out in: the earliest date not
+    #: in the past (12 hours behind UTC) and the latest not in the future (14 hours ahead)
+    today = [-1, None, None]
+
+    def read(raw: str) -> tuple[Any, Any, Any]:
+        s = raw.strip()
+        if _ISO_DATE.fullmatch(s) is None:
+            return None, None, type_error
+        try:
+            d = date.fromisoformat(s)
+        except ValueError:
+            return None, None, ("type", f"{s if not secret else 'This'} is not a date in the calendar")
+        return d, d.isoformat(), None
 
     def convert(raw: Any, partial: bool) -> tuple[Any, Any]:
         t = raw.__class__
         if t is str:
-            s = raw.strip()
-            if _ISO_DATE.fullmatch(s) is None:
-                return None, type_error
-            try:
-                d = date.fromisoformat(s)
-            except ValueError:
-                return None, ("type", f"{s if not secret else 'This'} is not a date in the calendar")
+            entry = known.get(raw)
+            if entry is None:
+                entry = read(raw)
+                if len(known) >= 4096:
+                    known.clear()
+                known[raw] = entry
+            d, iso, problem = entry
+            if problem is not None:
+                return None, problem
         elif t is datetime:
             d = raw.date()
+            iso = None
         elif t is date:
             d = raw
+            iso = None
         else:
             return None, type_error
         if lo is not None and d < lo:
@@ -656,13 +808,17 @@ def _date(f: DateField) -> Converter:
         if hi is not None and d > hi:
             return None, ("max", f"{label} must be on or before {hi.isoformat()}")
         if lo_today or hi_today:
-            # "today" somewhere on Earth: a respondent ahead of or behind UTC is not refused
-            now = datetime.now(UTC)
-            if lo_today and d < (now - timedelta(hours=12)).date():
+            # the bounds move on whole UTC hours only, so they are worked out once an hour
+            hour = int(time.time() // 3600)
+            if today[0] != hour:
+                now = datetime.fromtimestamp(hour * 3600, UTC)
+                today[1:] = [(now - timedelta(hours=12)).date(), (now + timedelta(hours=14)).date()]
+                today[0] = hour
+            if lo_today and d < today[1]:
                 return None, ("min", f"{label} cannot be in the past")
-            if hi_today and d > (now + timedelta(hours=14)).date():
+            if hi_today and d > today[2]:
                 return None, ("max", f"{label} cannot be in the future")
-        return d.isoformat(), None
+        return (iso if iso is not None else d.isoformat()), None
 
     return convert
 
