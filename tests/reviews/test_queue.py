@@ -30,7 +30,8 @@ async def test_filters_sorts_and_counts_per_status(platform: Any) -> None:
         NewItem(data={}, team="Team", title="Late plc", priority=1, sla_seconds=60))
     with platform.db.write() as s:
         an_hour_ago = queue.now() - timedelta(hours=1)
-        s.execute(update(ReviewItem).where(ReviewItem.id == late).values(due_at=an_hour_ago, escalate_at=an_hour_ago))
+        s.execute(update(ReviewItem).where(ReviewItem.id == late).values(due_at=an_hour_ago, due_order=an_hour_ago,
+                                                                         escalate_at=an_hour_ago))
         decisions.approve(s, ann, low)
 
     def ids(**kw: Any) -> list[str]:
@@ -41,6 +42,7 @@ async def test_filters_sorts_and_counts_per_status(platform: Any) -> None:
 
     assert ids(status=["pending"]) == [urgent, flagged, late]
     assert ids(status=["pending"], sort="score") == [flagged, urgent, late]
+    assert ids(status=["pending"], sort="due") == [late, urgent, flagged]  # the due one first, then by priority
     assert ids(has_issues=True) == [flagged]
     assert ids(has_issues=False, status=["pending"]) == [urgent, late]
     assert ids(overdue=True) == [late]

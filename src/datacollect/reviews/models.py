@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -54,6 +54,10 @@ class TeamMember(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
     role: Mapped[str] = mapped_column(String(10), default="member")  # member | lead
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+#: where an item without an SLA goes in the queue sorted by due date: after every due one
+NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 class ReviewItem(Base):
@@ -102,6 +106,9 @@ class ReviewItem(Base):
     first_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     sla_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    #: ``due_at``, or the end of time for an item without an SLA: the queue sorted by due date
+    #: follows an index (both databases put NULLs on different ends)
+    due_order: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=NO_DUE)
     #: a user's email or a team's name, told when the SLA passes
     escalate_to: Mapped[str | None] = mapped_column(String(320), nullable=True)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -124,6 +131,7 @@ class ReviewItem(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     __table_args__ = (
         Index("ix_review_items_order", "status", desc("priority"), "created_at"),
+        Index("ix_review_items_due", "status", "due_order", desc("priority")),
         # counts per status of a team's (or a queue's) items are read from these alone
         Index("ix_review_items_team_status", "team_id", "queue", "status", "issue_count"),
         Index("ix_review_items_queue_status", "queue", "status"),

@@ -32,7 +32,7 @@ from datacollect.errors import Conflict, InvalidInput, NotFound, PermissionDenie
 from datacollect.forms.responses import response_item
 from datacollect.reviews import assignment, teams, trail
 from datacollect.reviews.errors import AlreadyTaken, FourEyes
-from datacollect.reviews.models import ReviewItem, Team
+from datacollect.reviews.models import NO_DUE, ReviewItem, Team
 from datacollect.reviews.teams import SYSTEM, Reviewer
 
 STATUSES = ("pending", "in_review", "approved", "rejected", "changes_requested", "escalated")
@@ -246,6 +246,7 @@ def _create(session: Session, entries: list[NewItem], responses: dict[str, FormR
             "claimed_at": None, "first_reviewed_at": None, "approvals_required": 2 if e.four_eyes else 1,
             "first_approver_id": None, "first_approver": None, "first_approved_at": None,
             "sla_seconds": e.sla_seconds, "due_at": t + timedelta(seconds=e.sla_seconds) if e.sla_seconds else None,
+            "due_order": t + timedelta(seconds=e.sla_seconds) if e.sla_seconds else NO_DUE,
             "escalate_to": e.escalate_to, "escalated_at": None,
             "escalate_at": t + timedelta(seconds=e.sla_seconds) if e.sla_seconds else None,
             "decision": None, "decided_by_id": None,
@@ -289,7 +290,7 @@ class Filters:
 
 SORTS = {
     "priority": (ReviewItem.priority.desc(), ReviewItem.created_at, ReviewItem.id),
-    "due": (ReviewItem.due_at.is_(None), ReviewItem.due_at, ReviewItem.priority.desc(), ReviewItem.id),
+    "due": (ReviewItem.due_order, ReviewItem.priority.desc(), ReviewItem.id),
     "oldest": (ReviewItem.created_at, ReviewItem.id),
     "newest": (ReviewItem.created_at.desc(), ReviewItem.id),
     "score": (ReviewItem.score.is_(None), ReviewItem.score, ReviewItem.created_at, ReviewItem.id),
@@ -613,5 +614,6 @@ def reopen(session: Session, it: ReviewItem, data: dict[str, Any], revision: int
                first_approver=None, first_approved_at=None, escalated_at=None, issues=list(issues or []),
                issue_count=len(issues or []),
                score=score, due_at=t + timedelta(seconds=it.sla_seconds) if it.sla_seconds else None,
+               due_order=t + timedelta(seconds=it.sla_seconds) if it.sla_seconds else NO_DUE,
                escalate_at=t + timedelta(seconds=it.sla_seconds) if it.sla_seconds else None)
     trail.record(session, it.id, who, "resubmitted", before, after, reason=f"round {it.round}")

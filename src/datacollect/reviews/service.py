@@ -20,15 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from datacollect.db.forms_models import FormResponse
 from datacollect.reviews import decisions, queue, trail
@@ -70,21 +66,12 @@ class ReviewsService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._ticks = 0
         self._loop: asyncio.AbstractEventLoop | None = None
-        #: SQLite has one writer at a time: this process's review writes queue on this lock, and
-        #: the next one goes as soon as the last commits, instead of sleeping in SQLite's busy
-        #: handler (20 reviewers at once otherwise wait up to seconds)
-        self._write_lock = threading.Lock() if getattr(db, "dialect", "") == "sqlite" else None
         self.form_reviews = FormReviews()
 
-    @contextmanager
-    def write(self) -> Iterator[Session]:
-        """``db.write()``, one at a time in this process on SQLite. Keep the block free of awaits."""
-        if self._write_lock is None:
-            with self.db.write() as s:
-                yield s
-            return
-        with self._write_lock, self.db.write() as s:
-            yield s
+    def write(self) -> Any:
+        """``db.write()``: one transaction, committed on leaving the block (on SQLite this process's
+        writers take turns at the database's gate). Keep the block free of awaits."""
+        return self.db.write()
 
     def _remember_loop(self) -> None:
         try:

@@ -170,8 +170,7 @@ def update_response(response_id: str, body: ResponseUpdate, platform: PlatformDe
                     p: Principal = require("responses:write")) -> ResponseDetail:
     """Change the status (approve, reject, request changes with a message per field) or edit answers
     (with a reason); every change goes in the response's audit trail."""
-    reviews = platform.services.extra.get("reviews")
-    with (reviews.write() if reviews is not None else platform.db.write()) as session:
+    with platform.db.write() as session:
         # a response a review is deciding changes through that review: its workflow goes on
         item_id = review_decisions.decide_for_response(
             session, Reviewer(p.user_id, p.actor, p.role), response_id, status=body.status, answers=body.answers,
@@ -185,6 +184,7 @@ def update_response(response_id: str, body: ResponseUpdate, platform: PlatformDe
         trail = [ChangeRead(id=c.id, at=c.at, actor=c.actor, action=c.action, before=c.before, after=c.after,
                             reason=c.reason) for c in svc.changes(session, resp.id)]
         answer = ResponseDetail(**_read(resp, resp.answers), changes=trail)
+    reviews = platform.services.extra.get("reviews")
     if item_id is not None and reviews is not None:
         reviews.after_commit([item_id])
     return answer

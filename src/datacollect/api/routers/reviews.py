@@ -392,8 +392,7 @@ def _filters(status: list[str] | None = None, **kw: Any) -> Filters:
 
 
 def _write(platform: Any) -> Any:
-    """``platform.db.write()`` through the reviews service (on SQLite, one review write at a time)."""
-    return platform.services.extra["reviews"].write()
+    return platform.db.write()
 
 
 def _tell(platform: Any, ids: list[str]) -> None:
