@@ -14,7 +14,8 @@ from sqlalchemy.exc import DBAPIError
 from datacollect.db.models import Base
 from tests.api.conftest import Api
 from tests.api.test_public_forms import PDF
-from tests.api.test_reviews import form_flow, review_of, send_form, submit, team
+from tests.api.test_reviews import form_flow, review_of, seen, send_form, submit, team
+from tests.engine.helpers import run_row
 from tests.reviews.helpers import settled
 
 GONE = "erase.me@acme.example"
@@ -143,3 +144,31 @@ async def test_only_admins_may_export_or_erase_and_bad_input_is_refused(api: Api
     assert r.status_code == 422
     r = await api.get("/api/privacy/retention")
     assert r.status_code == 200 and r.json() == {"default_days": None, "forms": {}}
+
+
+async def test_an_open_review_of_an_erased_respondent_is_rejected_and_its_lane_goes_on_alone(api: Api) -> None:
+    await team(api, "Sustainability", "reviewer@example.com")
+    r = await api.post("/api/workflows", role="builder", json=form_flow("emissions-review", "wait"))
+    assert r.status_code == 201, r.text
+    gone = await submit(api, await send_form(api, GONE), company_name=UNIQUE, contact_email=GONE)
+    kept = await submit(api, await send_form(api, KEPT), company_name="Globex Corp", contact_email=KEPT)
+    gone_item, kept_item = await review_of(api, gone), await review_of(api, kept)
+    await settled(api.platform, gone_item["run_id"], "waiting")
+    await settled(api.platform, kept_item["run_id"], "waiting")
+
+    r = await api.post(f"/api/privacy/respondents/{GONE}/erase", json={"reason": "GDPR request #4712"})
+    assert r.status_code == 200, r.text
+    assert r.json()["counts"]["review_items_closed"] == 1
+    # nobody can approve the emptied item into the ERP: it is rejected, with the erasure's reason
+    closed = (await api.get(f"/api/reviews/items/{gone_item['id']}")).json()
+    assert closed["status"] == "rejected" and closed["decided_by"] == "system"
+    assert closed["reason"] == "The respondent's data was erased: GDPR request #4712"
+    r = await api.post(f"/api/reviews/items/{gone_item['id']}/approve", role="reviewer", json={})
+    assert r.status_code == 409
+    # the waiting lane went on down 'rejected' with nothing of the person; the other still waits
+    await settled(api.platform, gone_item["run_id"])
+    [no] = seen(gone_item["run_id"], "no")
+    assert UNIQUE not in str(no["items"]) and GONE not in str(no["items"])
+    assert not seen(gone_item["run_id"], "sap")
+    assert (await api.get(f"/api/reviews/items/{kept_item['id']}")).json()["status"] == "pending"
+    assert run_row(api.platform, kept_item["run_id"])["status"] == "waiting"

@@ -43,7 +43,7 @@ from datacollect.reviews.queue import (
     set_status,
     user_names,
 )
-from datacollect.reviews.teams import Reviewer
+from datacollect.reviews.teams import SYSTEM, Reviewer
 from datacollect.security import audit
 
 #: the most items one bulk call decides
@@ -107,6 +107,23 @@ def _approve(session: Session, it: ReviewItem, who: Reviewer, reason: str | None
     approvers = [a for a in (it.first_approver, who.name) if a]
     trail.record(session, it.id, who, "approved", before, {"status": "approved", "approved_by": approvers}, reason)
     return "approved"
+
+
+def close_erased(session: Session, items: list[ReviewItem], reason: str) -> list[str]:
+    """The respondent's data behind these items is being erased: those still open are rejected
+    by the platform with ``reason``, so nobody approves an emptied item into an ERP, and a
+    workflow waiting for one goes on down ``rejected`` (its other lanes are not touched).
+    Answers the ids of the items closed; their workflows are told after the commit."""
+    t, closed = now(), []
+    for it in items:
+        if it.status not in ACTIVE:
+            continue
+        before = {"status": it.status}
+        _finish(it, "rejected", SYSTEM, reason, t)
+        trail.record(session, it.id, SYSTEM, "rejected", before, {"status": "rejected"}, reason)
+        closed.append(it.id)
+    session.flush()
+    return closed
 
 
 def reject(session: Session, who: Reviewer, item_id: str, reason: str) -> ReviewItem:

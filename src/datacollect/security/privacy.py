@@ -14,7 +14,8 @@ triggers) whose items carry their email or one of their response ids.
   - requests are kept for the campaign's counts but anonymised (no address, recipient, draft,
     prefill or comments) and their links deleted, so a link stops working;
   - review items about the responses are kept for metrics but their values, title and
-    comments are erased; the review trail keeps who did what, when and why, while ``before``
+    comments are erased; those still open are rejected by the platform first (their waiting
+    workflows go on down ``rejected``, told after the commit); the review trail keeps who did what, when and why, while ``before``
     and ``after`` become the tombstone ``{"erased": true}``: the one change the trail's
     append-only trigger allows (migration 0008);
   - run data: items that mention them are removed from activation inputs and outputs (other
@@ -58,6 +59,7 @@ from datacollect.db.forms_models import (
 from datacollect.db.integrations_models import EmailMessage, ErpExport, WebhookDelivery
 from datacollect.db.models import Activation, AuditEntry, DataSource, HistoryValue, PendingEvent, Run
 from datacollect.errors import InvalidInput
+from datacollect.reviews import decisions as review_decisions
 from datacollect.reviews.models import ReviewComment, ReviewEvent, ReviewItem
 from datacollect.security import audit
 
@@ -278,13 +280,15 @@ def export_respondent(session: Session, email: str, actor: str) -> dict[str, Any
 class Erasure:
     counts: dict[str, int]
     blob_keys: list[str]
+    #: open review items the erasure rejected: their waiting workflows are told after the commit
+    closed_items: list[str] = field(default_factory=list)
 
     def add(self, kind: str, n: int) -> None:
         if n:
             self.counts[kind] = self.counts.get(kind, 0) + n
 
 
-def _erase(session: Session, subject: Subject) -> Erasure:
+def _erase(session: Session, subject: Subject, why: str) -> Erasure:
     out = Erasure({}, [])
     terms = subject.terms
     # files
@@ -297,6 +301,8 @@ def _erase(session: Session, subject: Subject) -> Erasure:
     items = _review_items(session, subject)
     if items:
         ids = [i.id for i in items]
+        out.closed_items = review_decisions.close_erased(session, items, why)
+        out.add("review_items_closed", len(out.closed_items))
         out.add("review_comments", session.execute(delete(ReviewComment).where(ReviewComment.item_id.in_(ids)))
                 .rowcount or 0)
         session.execute(update(ReviewItem).where(ReviewItem.id.in_(ids)).values(
@@ -377,7 +383,7 @@ def erase_respondent(session: Session, email: str, actor: str, reason: str) -> E
         raise InvalidInput("An erasure needs a reason (it goes in the audit log), e.g. the request's reference")
     subject = find_respondent(session, email)
     session.flush()
-    result = _erase(session, subject)
+    result = _erase(session, subject, f"The respondent's data was erased: {reason.strip()}")
     audit.record(session, actor, "respondent.erase", "respondent", email_digest(subject.email or ""),
                  after={"counts": result.counts}, reason=reason)
     return result
@@ -426,7 +432,7 @@ def erase_responses(session: Session, response_ids: list[str], actor: str, reaso
     req_ids = [r.request_id for r in resps if r.request_id]
     reqs = list(session.scalars(select(FormRequest).where(FormRequest.id.in_(req_ids)))) if req_ids else []
     subject = Subject([r.id for r in resps], reqs, resps)
-    result = _erase(session, subject)
+    result = _erase(session, subject, f"The response was erased: {reason}")
     kind, eid = entity or ("responses", ",".join(sorted(response_ids))[:200])
     audit.record(session, actor, "retention.erase", kind, eid, after={"counts": result.counts,
                                                                       "responses": len(resps)}, reason=reason)

@@ -72,6 +72,9 @@ async def erase_respondent(email: str, body: ErasureCreate, platform: PlatformDe
             return svc.erase_respondent(s, email, p.actor, body.reason)
 
     result = await asyncio.to_thread(erase)
+    reviews = platform.services.extra.get("reviews")
+    if reviews is not None:  # the workflows that waited for the review items the erasure closed
+        reviews.after_commit(result.closed_items)
     deleted = await svc.delete_blobs(platform.services.blobs, result.blob_keys)
     return ErasureRead(email_sha256=svc.email_digest(svc.normalise_email(email)), erased_at=svc.now(),
                        counts=result.counts, files_deleted=deleted)
