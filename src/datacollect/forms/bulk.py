@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import csv
 import io
+import multiprocessing
 import os
 import re
 import tempfile
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -225,10 +227,22 @@ class RowReader:
         return Outcome(line, result.ok, result.cleaned, result.errors, row)
 
 
+#: a CSV file at least this large is checked by worker processes, one per core (below it, the
+#: workers would take longer to start than the rows to check)
+PARALLEL_MIN_BYTES = 8 * 2**20
+#: rows handed to a worker at a time, and chunks in flight per worker: what bounds the memory
+CHUNK_ROWS = 2000
+CHUNKS_PER_WORKER = 2
+
+
 def import_rows(schema: FormSchema, path: Path | str, *, fmt: str | None = None,
                 mapping: dict[str, str] | None = None, sheet: str | None = None,
-                delimiter: str | None = None) -> Iterator[Outcome]:
-    """Every data row of a CSV or Excel file, validated; bad rows carry line and reasons."""
+                delimiter: str | None = None, workers: int | None = None) -> Iterator[Outcome]:
+    """Every data row of a CSV or Excel file, validated; bad rows carry line and reasons.
+
+    ``workers``: processes that check the rows while this one reads the file (the outcomes
+    come back in file order, and are the same as without them); ``None`` uses one per core
+    for a CSV file of at least ``PARALLEL_MIN_BYTES``, ``0`` checks every row here."""
     path = Path(path)
     if fmt is None:
         with open(path, "rb") as f:
@@ -236,15 +250,79 @@ def import_rows(schema: FormSchema, path: Path | str, *, fmt: str | None = None,
     rows = read_xlsx(path, sheet) if fmt == "xlsx" else read_csv(path, delimiter)
     reader: RowReader | None = None
     for line, cells in rows:
-        if reader is None:
-            reader = RowReader(schema, cells, mapping)
-            if reader.unknown:
-                yield Outcome(line, False, {}, [{"field": c, "code": "unknown_column",
-                                                 "message": f"The column '{c}' matches no field of the form and "
-                                                            "was ignored"} for c in reader.unknown], {})
-            continue
+        reader = RowReader(schema, cells, mapping)
+        if reader.unknown:
+            yield Outcome(line, False, {}, [{"field": c, "code": "unknown_column",
+                                             "message": f"The column '{c}' matches no field of the form and "
+                                                        "was ignored"} for c in reader.unknown], {})
+        break
+    if reader is None:
+        raise InvalidInput("The file is empty: it needs a header row with the field names")
+    if workers is None:
+        workers = _cores() if fmt == "csv" and path.stat().st_size >= PARALLEL_MIN_BYTES else 0
+    if workers > 0 and "fork" in multiprocessing.get_all_start_methods():
+        yield from _check_in_workers(reader, rows, workers)
+        return
+    for line, cells in rows:
         if not any(c not in (None, "") for c in cells):
             continue  # a blank line
         yield reader.check(line, cells)
-    if reader is None:
-        raise InvalidInput("The file is empty: it needs a header row with the field names")
+
+
+def _cores() -> int:
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:
+        n = os.cpu_count() or 1
+    return n if n > 1 else 0
+
+
+Row = tuple[int, bool, dict[str, Any], list[dict[str, Any]], dict[str, Any]]
+_worker_reader: RowReader | None = None
+
+
+def _start_worker(reader: RowReader) -> None:
+    global _worker_reader
+    _worker_reader = reader
+
+
+def _check_chunk(chunk: list[tuple[int, list[Any]]]) -> list[Row]:
+    """In a worker: the outcomes of a chunk of rows, blank lines left out."""
+    reader = _worker_reader
+    assert reader is not None
+    out: list[Row] = []
+    for line, cells in chunk:
+        if not any(c not in (None, "") for c in cells):
+            continue  # a blank line
+        o = reader.check(line, cells)
+        out.append((o.line, o.ok, o.answers, o.errors, o.row))
+    return out
+
+
+def _check_in_workers(reader: RowReader, rows: Iterator[tuple[int, list[Any]]], workers: int) -> Iterator[Outcome]:
+    """This process reads the rows and hands them in chunks to forked workers that hold the
+    form's compiled validator; at most ``CHUNKS_PER_WORKER`` chunks per worker are in flight, so
+    memory stays bounded however long the file is, and outcomes come back in file order."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork: the workers start with the validator already compiled (the same object, copied)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_start_worker, initargs=(reader,))
+    pending: deque[Any] = deque()
+    try:
+        chunk: list[tuple[int, list[Any]]] = []
+        for item in rows:
+            chunk.append(item)
+            if len(chunk) >= CHUNK_ROWS:
+                pending.append(pool.submit(_check_chunk, chunk))
+                chunk = []
+                if len(pending) >= workers * CHUNKS_PER_WORKER:
+                    for r in pending.popleft().result():
+                        yield Outcome(*r)
+        if chunk:
+            pending.append(pool.submit(_check_chunk, chunk))
+        while pending:
+            for r in pending.popleft().result():
+                yield Outcome(*r)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

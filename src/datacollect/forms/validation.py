@@ -44,7 +44,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -151,13 +151,16 @@ class FormValidator:
 
     __slots__ = ("schema", "_root")
 
-    def __init__(self, schema: FormSchema) -> None:
+    def __init__(self, schema: FormSchema, *, remember: bool = True) -> None:
         self.schema = schema
         fields = [f for _, f in schema.iter_fields()]
         page_of = {f.id: page for page, f in schema.iter_fields()}
         pages = [(p.id, p.visible_if) for p in schema.pages if p.visible_if is not None]
         self._root = _Block(fields, schema.rules, schema.settings, pages=pages, page_of=page_of,
                             top_ids=None)
+        if not remember:  # every condition and rule evaluated every time, with every answer in scope
+            for cond in self._root.conditions():
+                cond.names = None
 
     def validate(self, answers: Mapping[str, Any], *, partial: bool = False) -> ValidationResult:
         if not isinstance(answers, Mapping):
@@ -351,6 +354,17 @@ class _Block:
         if self.rules and not partial:
             self._rules(scope, prefix, values, hidden, failed, errors, outer_bad)
         return cleaned
+
+    def conditions(self) -> Iterator[_Cond]:
+        """The compiled conditions and rules of this block and of its tables."""
+        for _, _, evaluate, _, _ in self.plan:
+            if evaluate is not None:
+                yield evaluate
+        for rule in self.rules:
+            yield rule.evaluate
+        for f in self.fields:
+            if f.table is not None:
+                yield from f.table.conditions()
 
     def _run_plain(self, data: Mapping[str, Any], prefix: str, partial: bool, errors: list[Error]
                    ) -> dict[str, Any]:
@@ -546,6 +560,10 @@ class _Cond:
         self.lookups = self.hits = self.pause = 0
 
     def run(self, scope: dict[str, Any]) -> Any:
+        names = self.names
+        if names is not None:
+            # only the names it reads: the expression engine copies the scope on every call
+            scope = {n: scope[n] for n in names if n in scope}
         try:
             value = self.evaluate(scope)
         except ExpressionError as exc:
