@@ -231,7 +231,7 @@ class RowReader:
 #: workers would take longer to start than the rows to check)
 PARALLEL_MIN_BYTES = 8 * 2**20
 #: rows handed to a worker at a time, and chunks in flight per worker: what bounds the memory
-CHUNK_ROWS = 2000
+CHUNK_ROWS = 1000
 CHUNKS_PER_WORKER = 2
 
 
