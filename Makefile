@@ -48,6 +48,7 @@ lint: install
 	$(BIN)/ruff check src tests bench
 
 bench: install web services
+	@scripts/wrk.sh
 	$(BIN)/python bench/engine.py
 
 clean:

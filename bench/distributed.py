@@ -32,7 +32,6 @@ import contextlib
 import os
 import platform as pyplatform
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,16 +42,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from benchlib import cpu_model, free_port, memory_gb, pct
 from sqlalchemy import create_engine, text
 
 ADMIN = {"username": "bench@example.com", "password": "bench-password-0123"}
 TABLE = "bench_figures"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def workflow(connection: str) -> dict[str, Any]:
@@ -79,22 +73,6 @@ def workflow(connection: str) -> dict[str, Any]:
 
 
 # -- the machine ------------------------------------------------------------------------------
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return pyplatform.processor() or "unknown CPU"
-
-
-def memory_gb() -> float:
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                return int(line.split()[1]) / 1024 / 1024
-    return 0.0
-
-
 def versions(pg_base: str, redis_url: str) -> str:
     out = [f"Python {pyplatform.python_version()}"]
     with contextlib.suppress(Exception):
@@ -221,13 +199,6 @@ async def load(url: str, clients: int, warmup: float, duration: float,
         procs.measured = {n: cpu1[n] - cpu0.get(n, 0.0) for n in cpu1}
         await asyncio.gather(*tasks)
         return latencies, errors, time.monotonic() - t_start
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return 0.0
-    s = sorted(values)
-    return s[min(len(s) - 1, int(len(s) * p))]
 
 
 def wait_quiet(limit: float, seconds: float) -> float:

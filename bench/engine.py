@@ -40,8 +40,6 @@ import os
 import platform as pyplatform
 import re
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -56,6 +54,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from benchlib import Server, cpu_model, cpu_seconds, log, machine_busy_seconds, nproc
 
 ADMIN_EMAIL = "bench@example.com"
 ADMIN_PASSWORD = "bench-password-1"
@@ -68,11 +67,6 @@ TARGETS = {  # DESIGN §12, one 2-core machine, 50 concurrent clients
 }
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-# ------------------------------------------------------------------------------ workflows
 def five_node_workflow(connection: str) -> dict[str, Any]:
     return {
         "id": "bench-five-node", "name": "Bench: five-node",
@@ -153,23 +147,6 @@ def body_args(client: int, n: int) -> tuple[int, int, int]:
 
 
 # ------------------------------------------------------------------------------ machine
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return pyplatform.processor() or "unknown"
-
-
-def nproc() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 0
-
-
 def proc_status(pid: int, key: str) -> int | None:
     """A ``kB`` figure of /proc/<pid>/status (VmHWM: peak resident memory)."""
     try:
@@ -179,25 +156,6 @@ def proc_status(pid: int, key: str) -> int | None:
     except (OSError, ValueError):
         pass
     return None
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process (all its threads)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def machine_busy_seconds() -> float | None:
-    """CPU seconds all cores spent busy since boot (/proc/stat), to see who else used them."""
-    try:
-        f = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-        user, nice, system, _idle, _iowait, irq, softirq, steal = (f + [0] * 8)[:8]
-        return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def own_cpu_seconds() -> float:
@@ -290,12 +248,6 @@ def code_version() -> str:
     return head + (" with uncommitted changes in src/" if dirty else "")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 # ------------------------------------------------------------------------------ databases
 class Postgres:
     """A fresh schema in the PostgreSQL database, for the platform and the written table."""
@@ -344,59 +296,6 @@ def sqlite_count(path: Path, table: str) -> int | None:
             return int(c.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
         except sqlite3.OperationalError:
             return None
-
-
-# ------------------------------------------------------------------------------ the server
-class Server:
-    def __init__(self, data_dir: Path, database_url: str | None) -> None:
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        exe = Path(sys.executable).parent / "datacollect"
-        cmd = [str(exe), "up"] if exe.exists() else [shutil.which("datacollect") or "datacollect", "up"]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DATACOLLECT_")}
-        env.update(DATACOLLECT_DATA_DIR=str(data_dir), DATACOLLECT_HOST="127.0.0.1",
-                   DATACOLLECT_PORT=str(self.port), DATACOLLECT_ADMIN_EMAIL=ADMIN_EMAIL,
-                   DATACOLLECT_ADMIN_PASSWORD=ADMIN_PASSWORD)
-        if database_url:
-            env["DATACOLLECT_DATABASE_URL"] = database_url
-        self.log_path = data_dir / "server.log"
-        self._log = self.log_path.open("wb")
-        # cwd is the data folder, so no .env of the checkout is read
-        self.proc = subprocess.Popen(cmd, cwd=data_dir, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def wait_ready(self, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.proc.returncode}:\n{self.tail()}")
-            try:
-                if httpx.get(self.base + "/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"the server was not ready within {timeout:.0f} s:\n{self.tail()}")
-
-    def tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._log.close()
 
 
 # ------------------------------------------------------------------------------ load
@@ -584,7 +483,7 @@ def run_case(scenario: str, database: str, args: argparse.Namespace) -> Result:
             db_url, target = pg.sqlalchemy_url, pg.sqlalchemy_url
         else:
             db_url, target = None, f"sqlite:///{work / 'target.db'}"
-        server = Server(work, db_url)
+        server = Server(work, db_url, DATACOLLECT_ADMIN_EMAIL=ADMIN_EMAIL, DATACOLLECT_ADMIN_PASSWORD=ADMIN_PASSWORD)
         log(f"[{scenario}/{database}] server pid {server.pid} on {server.base}, data in {work}")
         server.wait_ready()
         with httpx.Client(base_url=server.base, timeout=60) as api:

@@ -38,11 +38,8 @@ import os
 import platform as pyplatform
 import random
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -51,42 +48,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+from benchlib import Server, cpu_model, cpu_seconds, log, machine_busy_seconds, memory_gb, nproc, pct
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 PASSWORD = "bench-password-1"
 ADMIN = "bench-admin@example.com"
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-# -- the machine ---------------------------------------------------------------------------
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return pyplatform.processor() or "unknown"
-
-
-def memory_gb() -> float:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) / 1024 / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 def machine() -> str:
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 0
+    cores = nproc()
     import sqlite3
 
     import sqlalchemy
@@ -104,50 +74,21 @@ def commit() -> str:
         return "?"
 
 
-def busy_seconds() -> float | None:
-    """CPU seconds all cores spent busy since boot (/proc/stat)."""
-    try:
-        f = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-        user, nice, system, _idle, _iowait, irq, softirq, steal = (f + [0] * 8)[:8]
-        return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def process_cpu(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
 class Busy:
     """How many cores the rest of the machine kept busy during a phase (not this process, not
     the server): above ~0.2 the figures are lower than on an idle machine."""
 
     def __init__(self, server_pid: int) -> None:
         self.pid = server_pid
-        self.t0, self.all0 = time.monotonic(), busy_seconds()
-        self.own0, self.srv0 = sum(os.times()[:2]), process_cpu(server_pid)
+        self.t0, self.all0 = time.monotonic(), machine_busy_seconds()
+        self.own0, self.srv0 = sum(os.times()[:2]), (cpu_seconds(server_pid) or 0.0)
 
     def others(self) -> float | None:
-        all1 = busy_seconds()
+        all1 = machine_busy_seconds()
         if all1 is None or self.all0 is None:
             return None
-        spent = (all1 - self.all0) - (sum(os.times()[:2]) - self.own0) - (process_cpu(self.pid) - self.srv0)
+        spent = (all1 - self.all0) - (sum(os.times()[:2]) - self.own0) - ((cpu_seconds(self.pid) or 0.0) - self.srv0)
         return max(0.0, spent / max(1e-6, time.monotonic() - self.t0))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def pct(values: list[float], p: float) -> float:
-    v = sorted(values)
-    return v[min(len(v) - 1, int(p * (len(v) - 1) + 0.5))] if v else float("nan")
 
 
 # -- seeding -------------------------------------------------------------------------------
@@ -200,50 +141,6 @@ def seed(database_url: str, data_dir: Path, items: int, bulk: int, reviewers: in
             c.exec_driver_sql("VACUUM ANALYZE review_events")
     db.dispose()
     return Seeded(seconds, items, emails)
-
-
-# -- the server ----------------------------------------------------------------------------
-class Server:
-    def __init__(self, data_dir: Path, database_url: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        exe = Path(sys.executable).parent / "datacollect"
-        cmd = [str(exe), "up"] if exe.exists() else [shutil.which("datacollect") or "datacollect", "up"]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DATACOLLECT_")}
-        env.update(DATACOLLECT_DATA_DIR=str(data_dir), DATACOLLECT_HOST="127.0.0.1",
-                   DATACOLLECT_PORT=str(self.port), DATACOLLECT_DATABASE_URL=database_url)
-        self.log_path = data_dir / "server.log"
-        self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(cmd, cwd=data_dir, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-
-    def wait_ready(self, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.proc.returncode}:\n{self.tail()}")
-            try:
-                if httpx.get(self.base + "/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"the server was not ready within {timeout:.0f} s:\n{self.tail()}")
-
-    def tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._log.close()
 
 
 # -- the measures --------------------------------------------------------------------------
