@@ -14,6 +14,7 @@ import re
 import time
 import urllib.parse
 import uuid
+from datetime import UTC, datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -241,6 +242,9 @@ def test_a_reviewer_rejects_with_a_reason_and_approves_a_selection_in_bulk(page:
     metrics = page.get_by_test_id("review-metrics")
     expect(metrics.get_by_test_id("metric-card").filter(has_text="Decided")).to_contain_text("3")
     expect(metrics.get_by_test_id("reviewer-row").filter(has_text=desk.reviewer)).to_contain_text("67%")
+    today = datetime.now(UTC).date().isoformat()  # the last bar of the chart is today's
+    expect(metrics.get_by_test_id("per-day").get_by_role("listitem").last).to_have_attribute(
+        "aria-label", re.compile(rf"^{today}: \d+ queued, 2 approved, 1 rejected, 0 sent back$"))
     shot(page, "reviews-metrics")
 
 

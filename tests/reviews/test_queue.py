@@ -91,3 +91,22 @@ async def test_metrics_per_status_times_rates_and_reviewers(platform: Any) -> No
     assert (per["ann@example.com"]["approved"], per["ann@example.com"]["decided"]) == (2, 2)
     assert (per["bob@example.com"]["rejected"], per["bob@example.com"]["changes_requested"]) == (1, 1)
     assert per["bob@example.com"]["approval_rate"] == 0.0
+
+
+async def test_metrics_count_what_was_queued_and_decided_on_each_day_of_the_window(platform: Any) -> None:
+    ann = add_user(platform, "ann@example.com")
+    add_team(platform, "Team", ann)
+    ids = put(platform, 4, team="Team")
+    two_days_ago = queue.now() - timedelta(days=2)
+    with platform.db.write() as s:  # one item came in two days ago
+        s.execute(update(ReviewItem).where(ReviewItem.id == ids[0]).values(created_at=two_days_ago))
+        decisions.approve(s, ann, ids[1])
+        decisions.reject(s, ann, ids[2], "duplicate")
+    with platform.db.session() as s:
+        m = metrics.review_metrics(s, ann, Filters(since=queue.now() - timedelta(days=6)))
+    days = m["per_day"]
+    assert [d["day"] for d in days] == [(queue.now() - timedelta(days=n)).date().isoformat() for n in range(6, -1, -1)]
+    today, earlier = days[-1], days[-3]
+    assert (today["queued"], today["approved"], today["rejected"], today["changes_requested"]) == (3, 1, 1, 0)
+    assert (earlier["queued"], earlier["approved"]) == (1, 0)
+    assert sum(d["queued"] for d in days) == 4

@@ -4,11 +4,13 @@ approval rate, and the same per reviewer, over the items the caller may see.
 Times are in seconds (``avg``, ``p50``, ``p90``, ``max``, ``count``). "First review" is the
 first claim or decision; "decision" the final one (approved or rejected). The window
 (``since``/``until``) applies to when items were decided; counts per status are of now.
+``per_day`` has one entry per UTC day of the window (at most the last 366): the items queued
+that day and the decisions taken that day (a first approval of four eyes counts apart).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -84,6 +86,7 @@ def review_metrics(session: Session, who: Reviewer, f: Filters | None = None) ->
         reviewers.append(entry)
     reviewers.sort(key=lambda e: (-e["decided"], e["reviewer"] or ""))
     total = approved + rejected
+    per_day = _per_day(session, scope, since, until)
     return {
         "since": since, "until": until,
         "by_status": by_status,
@@ -94,7 +97,37 @@ def review_metrics(session: Session, who: Reviewer, f: Filters | None = None) ->
         "decided": total, "approved": approved, "rejected": rejected, "changes_requested": requested,
         "approval_rate": round(approved / total, 4) if total else None,
         "per_reviewer": reviewers,
+        "per_day": per_day,
     }
+
+
+def _day(session: Session, col: Any) -> Any:
+    """The UTC day of a timestamp column as ``YYYY-MM-DD`` text, on either database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", col), "YYYY-MM-DD")
+    return func.strftime("%Y-%m-%d", col)
+
+
+def _per_day(session: Session, scope: list[Any], since: datetime, until: datetime) -> list[dict[str, Any]]:
+    first = max(since, until - timedelta(days=365))
+    days: dict[str, dict[str, Any]] = {}
+    d = first.astimezone(UTC).date()
+    while d <= until.astimezone(UTC).date():
+        days[d.isoformat()] = {"day": d.isoformat(), "queued": 0, **{a: 0 for a in DECISIONS}}
+        d += timedelta(days=1)
+    day = _day(session, ReviewItem.created_at)
+    for key, n in session.execute(select(day, func.count()).where(
+            *scope, ReviewItem.created_at >= first, ReviewItem.created_at < until).group_by(day)):
+        if key in days:
+            days[key]["queued"] = int(n)
+    day = _day(session, ReviewEvent.at)
+    for key, action, n in session.execute(
+            select(day, ReviewEvent.action, func.count()).join(ReviewItem, ReviewItem.id == ReviewEvent.item_id)
+            .where(*scope, ReviewEvent.action.in_(DECISIONS), ReviewEvent.at >= first, ReviewEvent.at < until)
+            .group_by(day, ReviewEvent.action)):
+        if key in days:
+            days[key][action] = int(n)
+    return list(days.values())
 
 
 def _reviewer(user_id: str | None, name: str | None) -> dict[str, Any]:

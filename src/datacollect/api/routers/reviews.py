@@ -323,6 +323,15 @@ class ReviewerStats(BaseModel):
     time_to_decision: TimeStats
 
 
+class DayStats(BaseModel):
+    day: str = Field(description="A UTC day, YYYY-MM-DD")
+    queued: int
+    approved: int
+    rejected: int
+    changes_requested: int
+    first_approval: int
+
+
 class MetricsRead(BaseModel):
     since: datetime
     until: datetime
@@ -337,6 +346,8 @@ class MetricsRead(BaseModel):
     changes_requested: int
     approval_rate: float | None
     per_reviewer: list[ReviewerStats]
+    per_day: list[DayStats] = Field(description="Each UTC day of the window (the last 366 at most): "
+                                                "items queued and decisions taken")
 
 
 # -- helpers -------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import { errorMessage } from "../../client/errors";
 import { cx } from "../../lib/cx";
 import { ErrorNote, Select, Spinner } from "../../lib/ui";
 import { getMetrics, type Metrics, type TimeStats } from "./api";
-import { ALL_STATUSES, percent, seconds, STATUS_WORDS } from "./review";
+import { ALL_STATUSES, dayBuckets, percent, seconds, STATUS_WORDS } from "./review";
 
 const PERIODS = [
   { days: 7, label: "Last 7 days" },
@@ -132,6 +132,59 @@ function Figures({ m }: { m: Metrics }) {
           )}
         </section>
       </div>
+      <PerDay m={m} />
     </>
+  );
+}
+
+const DECISION_BARS = [
+  { key: "approved", label: "Approved", color: "bg-emerald-500" },
+  { key: "first_approval", label: "First approvals", color: "bg-violet-400" },
+  { key: "changes_requested", label: "Sent back", color: "bg-amber-400" },
+  { key: "rejected", label: "Rejected", color: "bg-red-500" },
+] as const;
+
+/** Items queued and decisions taken, a bar a day (a week for long periods). */
+function PerDay({ m }: { m: Metrics }) {
+  const bars = dayBuckets(m.per_day);
+  const top = Math.max(1, ...bars.map((b) => Math.max(b.queued, b.approved + b.first_approval + b.changes_requested + b.rejected)));
+  const empty = bars.every((b) => b.queued + b.approved + b.first_approval + b.changes_requested + b.rejected === 0);
+  return (
+    <section className="rounded-lg border border-stone-200 bg-white p-4" aria-label="Per day">
+      <div className="mb-3 flex flex-wrap items-center gap-x-4 gap-y-1">
+        <h3 className="text-sm font-semibold text-stone-800">{bars.length && bars[0].from !== bars[0].to ? "Per week" : "Per day"}</h3>
+        <span className="flex items-center gap-1 text-xs text-stone-600">
+          <span className="inline-block h-2.5 w-2.5 rounded-sm bg-stone-300" /> Queued
+        </span>
+        {DECISION_BARS.map((d) => (
+          <span key={d.key} className="flex items-center gap-1 text-xs text-stone-600">
+            <span className={cx("inline-block h-2.5 w-2.5 rounded-sm", d.color)} /> {d.label}
+          </span>
+        ))}
+      </div>
+      {empty ? (
+        <p className="text-sm text-stone-500">Nothing was queued or decided in this period.</p>
+      ) : (
+        <>
+          <ol className="flex h-36 items-end gap-px border-b border-stone-200" data-testid="per-day">
+            {bars.map((b) => (
+              <li key={b.from} className="flex h-full min-w-0 flex-1 items-end justify-center gap-px" title={b.label} aria-label={b.label}>
+                <span className="w-1/2 max-w-3 rounded-t-sm bg-stone-300" style={{ height: `${(b.queued / top) * 100}%` }} />
+                <span className="flex w-1/2 max-w-3 flex-col-reverse overflow-hidden rounded-t-sm" style={{ height: `${((b.approved + b.first_approval + b.changes_requested + b.rejected) / top) * 100}%` }}>
+                  {DECISION_BARS.map((d) => (
+                    <span key={d.key} className={d.color} style={{ flexGrow: b[d.key] }} />
+                  ))}
+                </span>
+              </li>
+            ))}
+          </ol>
+          <div className="mt-1 flex justify-between text-xs text-stone-500 tabular-nums">
+            <span>{bars[0].from}</span>
+            <span>most in a bar: {top}</span>
+            <span>{bars[bars.length - 1].to}</span>
+          </div>
+        </>
+      )}
+    </section>
   );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { afterDecision, deltaText, dueText, formatValue, issueText, keyAction, largeChange, parseEdited, seconds, stepId, viewQuery } from "./review";
+import { afterDecision, dayBuckets, deltaText, dueText, formatValue, issueText, keyAction, largeChange, parseEdited, seconds, stepId, viewQuery } from "./review";
 
 const input = { tagName: "INPUT" } as unknown as EventTarget;
 const body = { tagName: "BODY" } as unknown as EventTarget;
@@ -96,5 +96,24 @@ describe("what the dashboard shows", () => {
     expect(parseEdited('[{"a":1}]', [])).toEqual([{ a: 1 }]);
     expect(() => parseEdited("lots", 3)).toThrow("not a number");
     expect(() => parseEdited("maybe", false)).toThrow("not yes or no");
+  });
+});
+
+describe("the metrics per day", () => {
+  const day = (d: string, n = 1) => ({ day: d, queued: n, approved: n, rejected: 0, changes_requested: 0, first_approval: 0 });
+  it("keeps one bar a day for a month", () => {
+    const days = Array.from({ length: 30 }, (_, i) => day(`2026-11-${String(i + 1).padStart(2, "0")}`));
+    const bars = dayBuckets(days);
+    expect(bars).toHaveLength(30);
+    expect(bars[29]).toMatchObject({ from: "2026-11-30", to: "2026-11-30", queued: 1 });
+    expect(bars[0].label).toBe("2026-11-01: 1 queued, 1 approved, 0 rejected, 0 sent back");
+  });
+  it("gathers a year into whole weeks, the newest week complete and nothing lost", () => {
+    const days = Array.from({ length: 366 }, (_, i) => day(`d${String(i).padStart(3, "0")}`, i % 3));
+    const bars = dayBuckets(days);
+    expect(bars.length).toBeLessThanOrEqual(45);
+    expect(bars[bars.length - 1]).toMatchObject({ from: "d357", to: "d365" });
+    expect(bars.reduce((n, b) => n + b.queued, 0)).toBe(days.reduce((n, d) => n + d.queued, 0));
+    expect(bars[0].from).toBe("d000");
   });
 });

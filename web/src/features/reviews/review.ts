@@ -225,3 +225,45 @@ export function afterDecision(ids: string[], decided: string): string | null {
   if (at < 0) return rest[0];
   return rest[Math.min(at, rest.length - 1)];
 }
+
+export interface DayCounts {
+  day: string;
+  queued: number;
+  approved: number;
+  rejected: number;
+  changes_requested: number;
+  first_approval: number;
+}
+
+export interface Bucket extends Omit<DayCounts, "day"> {
+  from: string;
+  to: string;
+  /** what the bar's tooltip and the screen reader say */
+  label: string;
+}
+
+/** Days of the metrics window gathered into at most `maxBars` bars of whole days each (a year
+ * becomes weekly bars), the newest last; the first bar may hold fewer days. */
+export function dayBuckets(days: DayCounts[], maxBars = 45): Bucket[] {
+  const size = Math.max(1, Math.ceil(days.length / maxBars));
+  const out: Bucket[] = [];
+  for (let end = days.length; end > 0; end -= size) {
+    const part = days.slice(Math.max(0, end - size), end);
+    const sum = (k: keyof Omit<DayCounts, "day">) => part.reduce((n, d) => n + d[k], 0);
+    const b = {
+      from: part[0].day,
+      to: part[part.length - 1].day,
+      queued: sum("queued"),
+      approved: sum("approved"),
+      rejected: sum("rejected"),
+      changes_requested: sum("changes_requested"),
+      first_approval: sum("first_approval"),
+    };
+    const when = b.from === b.to ? b.from : `${b.from} to ${b.to}`;
+    out.unshift({
+      ...b,
+      label: `${when}: ${b.queued} queued, ${b.approved} approved, ${b.rejected} rejected, ${b.changes_requested} sent back`,
+    });
+  }
+  return out;
+}
