@@ -4,13 +4,14 @@
  * audit trail: every change with who, when, before, after and why.
  */
 import { useMemo, useState } from "react";
-import { Link, useParams } from "react-router";
+import { Link, useLocation, useParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { ArrowLeft, Check, FileText, MessageSquareWarning, Plus, Trash2, X } from "lucide-react";
 import { getForm, getResponse, updateResponse } from "../../client/api";
 import { errorMessage } from "../../client/errors";
 import type { ResponseChange, ResponseDetail } from "../../client/types";
 import { formatDateTime } from "../../lib/format";
+import { backTo } from "../../lib/params";
 import { formatSize } from "../forms/limits";
 import { toast } from "../../lib/toast";
 import { useTitle } from "../../lib/title";
@@ -29,6 +30,7 @@ const NEXT: Record<string, string[]> = {
 
 export default function ResponsePage() {
   const { id = "" } = useParams();
+  const location = useLocation();
   const role = useAuth((s) => s.user?.role);
   const canEdit = canEditResponses(role);
   const qc = useQueryClient();
@@ -72,7 +74,7 @@ export default function ResponsePage() {
   return (
     <div className="flex h-full flex-col">
       <header className="flex flex-wrap items-center gap-3 border-b border-stone-200 bg-white px-6 py-4">
-        <Link to="/responses" className="inline-flex size-8 items-center justify-center rounded-md text-stone-600 hover:bg-stone-200/70" aria-label="Back to responses" title="Back to responses">
+        <Link to={backTo(location.state, "/responses")} className="inline-flex size-8 items-center justify-center rounded-md text-stone-600 hover:bg-stone-200/70" aria-label="Back to responses" title="Back to responses">
           <ArrowLeft className="size-4" />
         </Link>
         <div className="min-w-0 flex-1">

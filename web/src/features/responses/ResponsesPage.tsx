@@ -1,16 +1,17 @@
 /** The responses: every answer a form collected, filtered, paged, and exported as CSV or Excel. */
-import { useEffect, useState } from "react";
-import { Link, useNavigate, useSearchParams } from "react-router";
+import { useState } from "react";
+import { Link, useLocation, useNavigate, useSearchParams } from "react-router";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { FileSpreadsheet, FileText, Inbox, X } from "lucide-react";
-import { downloadResponses, listFormVersions, listForms, listResponses, type ResponseQuery } from "../../client/api";
+import { downloadResponses, listFormVersions, listForms, listResponses } from "../../client/api";
 import { errorMessage } from "../../client/errors";
 import { formatDateTime, timeAgo } from "../../lib/format";
+import { pageParam, useParamText, type FromList } from "../../lib/params";
 import { toast } from "../../lib/toast";
 import { useTitle } from "../../lib/title";
 import { Button, EmptyState, ErrorNote, Input, PageHeader, Select, Spinner, StatusBadge } from "../../lib/ui";
-import { dayBound } from "../runs/RunsPage";
 import { recipientText, STATUS_WORDS } from "./answers";
+import { changeFilters, isFiltered, readFilters, responseQuery, type ResponseFilters } from "./filters";
 
 const PAGE_SIZE = 50;
 const STATUSES = ["submitted", "changes_requested", "approved", "rejected"];
@@ -18,47 +19,21 @@ const STATUSES = ["submitted", "changes_requested", "approved", "rejected"];
 export function ResponsesPage() {
   useTitle("Responses");
   const navigate = useNavigate();
+  const location = useLocation();
   const [params, setParams] = useSearchParams();
-  const form = params.get("form") ?? "";
-  const version = params.get("version") ?? "";
-  const status = params.get("status") ?? "";
-  const recipient = params.get("recipient") ?? "";
-  const campaign = params.get("campaign") ?? "";
-  const since = params.get("since") ?? "";
-  const until = params.get("until") ?? "";
-  const page = Math.max(1, Number(params.get("page") ?? 1) || 1);
-  const [recipientInput, setRecipientInput] = useState(recipient);
+  const current = readFilters(params);
+  const { form, version, status, campaign, since, until } = current;
+  const page = pageParam(params);
+  const recipientBox = useParamText("recipient");
   const [exporting, setExporting] = useState<"csv" | "xlsx" | null>(null);
+  /** The list as it is now, for the back link of the response opened from it. */
+  const from: FromList = { from: location.pathname + location.search };
 
-  const set = (patch: Record<string, string>) => {
-    const next = new URLSearchParams(params);
-    for (const [key, value] of Object.entries(patch)) {
-      if (value) next.set(key, value);
-      else next.delete(key);
-    }
-    if (!("page" in patch)) next.delete("page");
-    setParams(next, { replace: true });
-  };
-
-  useEffect(() => {
-    const t = setTimeout(() => {
-      if (recipientInput.trim() !== recipient) set({ recipient: recipientInput.trim() });
-    }, 350);
-    return () => clearTimeout(t);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [recipientInput]);
+  const set = (patch: Partial<ResponseFilters> & { page?: string }) => setParams(changeFilters(params, patch), { replace: true });
 
   const forms = useQuery({ queryKey: ["forms", "all-names"], queryFn: () => listForms({ page_size: 500 }), staleTime: 60_000 });
   const versions = useQuery({ queryKey: ["form-versions", form], queryFn: () => listFormVersions(form), enabled: !!form, staleTime: 60_000 });
-  const filters: ResponseQuery = {
-    form: form || undefined,
-    version: version || undefined,
-    status: status || undefined,
-    recipient: recipient || undefined,
-    campaign: campaign || undefined,
-    since: dayBound(since, false),
-    until: dayBound(until, true),
-  };
+  const filters = responseQuery(current);
   const query = useQuery({
     queryKey: ["responses", filters, page],
     queryFn: () => listResponses({ ...filters, page, page_size: PAGE_SIZE }),
@@ -68,7 +43,7 @@ export function ResponsesPage() {
   const titles = new Map((forms.data?.data ?? []).map((f) => [f.name, f.title]));
   const data = query.data;
   const pages = data ? Math.max(1, Math.ceil(data.count / PAGE_SIZE)) : 1;
-  const filtered = !!(form || version || status || recipient || campaign || since || until);
+  const filtered = isFiltered(current);
 
   async function exportAs(format: "csv" | "xlsx") {
     setExporting(format);
@@ -94,7 +69,7 @@ export function ResponsesPage() {
       <div className="flex flex-wrap items-end gap-2 px-6 pt-4">
         <label className="text-xs text-stone-600">
           <span className="mb-1 block">Form</span>
-          <Select aria-label="Form" value={form} onChange={(e) => set({ form: e.target.value, version: "" })} className="w-60">
+          <Select aria-label="Form" value={form} onChange={(e) => set({ form: e.target.value })} className="w-60">
             <option value="">All forms</option>
             {form && !titles.has(form) && <option value={form}>{form}</option>}
             {(forms.data?.data ?? []).map((f) => (
@@ -128,7 +103,7 @@ export function ResponsesPage() {
         </label>
         <label className="text-xs text-stone-600">
           <span className="mb-1 block">Recipient</span>
-          <Input aria-label="Recipient email" type="email" placeholder="email address" value={recipientInput} onChange={(e) => setRecipientInput(e.target.value)} className="w-52" />
+          <Input aria-label="Recipient email" type="email" placeholder="email address" value={recipientBox.value} onChange={(e) => recipientBox.onChange(e.target.value)} className="w-52" />
         </label>
         <label className="text-xs text-stone-600">
           <span className="mb-1 block">Submitted from</span>
@@ -150,7 +125,7 @@ export function ResponsesPage() {
           <Button
             variant="ghost"
             onClick={() => {
-              setRecipientInput("");
+              recipientBox.reset();
               setParams(new URLSearchParams(), { replace: true });
             }}
           >
@@ -188,12 +163,12 @@ export function ResponsesPage() {
               </thead>
               <tbody className="divide-y divide-stone-100">
                 {data!.data.map((r) => (
-                  <tr key={r.id} className="cursor-pointer hover:bg-stone-50" onClick={() => navigate(`/responses/${encodeURIComponent(r.id)}`)} data-testid="response-row">
+                  <tr key={r.id} className="cursor-pointer hover:bg-stone-50" onClick={() => navigate(`/responses/${encodeURIComponent(r.id)}`, { state: from })} data-testid="response-row">
                     <td className="px-4 py-2.5">
                       <StatusBadge status={r.status} />
                     </td>
                     <td className="px-4 py-2.5">
-                      <Link to={`/responses/${encodeURIComponent(r.id)}`} className="font-medium text-stone-900 hover:text-brand-700 hover:underline" onClick={(e) => e.stopPropagation()}>
+                      <Link to={`/responses/${encodeURIComponent(r.id)}`} state={from} className="font-medium text-stone-900 hover:text-brand-700 hover:underline" onClick={(e) => e.stopPropagation()}>
                         {recipientText(r.recipient)}
                       </Link>
                       {r.source !== "link" && <span className="ml-2 text-xs text-stone-500">{r.source}</span>}
