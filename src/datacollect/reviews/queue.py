@@ -510,9 +510,8 @@ def _take(session: Session, who: Reviewer, item_id: str) -> ReviewItem | None:
     if not done:
         return None
     trail.record(session, item_id, who, "claimed", None, {"assignee_id": who.user_id})
-    it = session.get(ReviewItem, item_id)
+    it = session.get(ReviewItem, item_id, populate_existing=True)  # the row as the update left it
     assert it is not None
-    session.refresh(it)
     return it
 
 

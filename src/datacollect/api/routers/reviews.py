@@ -597,7 +597,9 @@ def approve(item_id: str, platform: PlatformDep, body: ApproveWrite | None = Non
     back to the queue for a second, different person (409 ``four_eyes`` for the same one)."""
     with _write(platform) as s:
         outcome = decisions.approve(s, reviewer(p), item_id, (body or ApproveWrite()).reason)
-        out = DecisionRead(outcome=outcome, item=_item(s, queue.get_item(s, reviewer(p), item_id)))
+        it = s.get(ReviewItem, item_id)  # the decision loaded it: no second read
+        assert it is not None
+        out = DecisionRead(outcome=outcome, item=_item(s, it))
     _tell(platform, [item_id])
     return out
 
