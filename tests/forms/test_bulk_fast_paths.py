@@ -206,3 +206,17 @@ def test_today_as_a_bound_still_moves_with_the_clock_for_a_date_read_before() ->
             "Due cannot be in the past", "Done cannot be in the future"]
         assert [e["message"] for e in v.validate({"due": "2025-02-30"}).errors] == [
             "2025-02-30 is not a date in the calendar"]
+
+
+def test_rows_are_checked_here_when_no_worker_can_be_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             small_chunks: None) -> None:
+    import concurrent.futures
+
+    class NoProcesses(concurrent.futures.ProcessPoolExecutor):
+        def submit(self, *args: Any, **kwargs: Any) -> Any:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    path = messy_file(tmp_path / "messy.csv", 40)
+    here = outcomes(path, workers=0)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", NoProcesses)
+    assert outcomes(path, workers=2) == here

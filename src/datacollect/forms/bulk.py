@@ -13,10 +13,15 @@
   ``unknown_column`` on the first row, not on every row.
 * **Values**: cells are read as text (CSV) or as Excel's values; empty cells are empty answers;
   a multi-select takes ``a;b`` (or ``a, b``); dates from Excel become ``YYYY-MM-DD``.
-* Every row is validated (``validate_submission``); a bad row comes back with its line (the
-  header is line 1) and every reason, and the good rows go on.
+* Every row is validated by the form's compiled validator (``compile_validator``, the one that
+  checks submissions); a bad row comes back with its line (the header is line 1) and every
+  reason, and the good rows go on.
 * **Streaming**: rows are read one at a time from a file on disk (a blob is first copied to a
   temporary file in chunks), so memory stays bounded whatever the file's size.
+* **Workers**: a large CSV file (``PARALLEL_MIN_BYTES``) is checked by forked worker processes,
+  one per core, that each hold a copy of the same compiled validator, while this process reads
+  the file and hands them chunks of rows; a few chunks per worker are in flight at a time, and
+  the outcomes come back in file order, the same as when every row is checked here.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import os
 import re
 import tempfile
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -260,13 +265,15 @@ def import_rows(schema: FormSchema, path: Path | str, *, fmt: str | None = None,
         raise InvalidInput("The file is empty: it needs a header row with the field names")
     if workers is None:
         workers = _cores() if fmt == "csv" and path.stat().st_size >= PARALLEL_MIN_BYTES else 0
-    if workers > 0 and "fork" in multiprocessing.get_all_start_methods():
+    if workers > 0 and _can_fork():
         yield from _check_in_workers(reader, rows, workers)
         return
-    for line, cells in rows:
-        if not any(c not in (None, "") for c in cells):
-            continue  # a blank line
-        yield reader.check(line, cells)
+    yield from _check_here(reader, rows)
+
+
+def _can_fork() -> bool:
+    """Workers are forked; a daemonic process (a pool's worker) may not have children."""
+    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
 
 
 def _cores() -> int:
@@ -308,6 +315,12 @@ def _check_in_workers(reader: RowReader, rows: Iterator[tuple[int, list[Any]]], 
     # fork: the workers start with the validator already compiled (the same object, copied)
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                initializer=_start_worker, initargs=(reader,))
+    try:
+        pool.submit(int).result()  # the first worker starts now, or cannot
+    except OSError:  # no process can be started (out of processes or memory): checked here
+        pool.shutdown(wait=False, cancel_futures=True)
+        yield from _check_here(reader, rows)
+        return
     pending: deque[Any] = deque()
     try:
         chunk: list[tuple[int, list[Any]]] = []
@@ -326,3 +339,10 @@ def _check_in_workers(reader: RowReader, rows: Iterator[tuple[int, list[Any]]], 
                 yield Outcome(*r)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _check_here(reader: RowReader, rows: Iterable[tuple[int, list[Any]]]) -> Iterator[Outcome]:
+    for line, cells in rows:
+        if not any(c not in (None, "") for c in cells):
+            continue  # a blank line
+        yield reader.check(line, cells)

@@ -35,7 +35,13 @@ multi-selects, multiple files and tables), values cast (dates stay ISO strings, 
 is JSON as it is); hidden fields and invalid values are left out.
 
 The validator for a schema is compiled once (conditions, rules, patterns, option lookups) and
-cached on the ``FormSchema`` object, so the hot path is plain Python over the answers.
+cached on the ``FormSchema`` object, so the hot path is plain Python over the answers. It is the
+one engine for submissions and bulk imports alike. For the many rows of an import it keeps a
+little memory, bounded and exact: a condition or rule whose answer depends only on the answers
+it reads (no clock, no ``answers``/``row``, only pure helpers and filters) keeps its recent
+results by those values (``1``, ``1.0`` and ``True`` are different values), and stops keeping
+them for a while when few come back (figures that differ on every row); a date field reads each
+distinct text once, and works out "today" once an hour (its bounds move on whole UTC hours).
 """
 
 from __future__ import annotations

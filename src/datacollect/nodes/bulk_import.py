@@ -7,7 +7,8 @@ uploaded file's ``{"key", "name", ...}``). Rows are matched to the form's fields
 out of ``main`` (the cleaned answers, with ``_line`` and ``_form``), bad rows out of
 ``invalid`` as ``{"line", "errors": [{"field", "message"}], "row"}`` - the good rows are never
 held back by the bad ones. The file is streamed from the blob store to a temporary file and
-read row by row.
+read row by row; a large CSV file is checked by worker processes, one per core
+(``forms.bulk.import_rows``), with the same outcomes in the same order.
 """
 
 from __future__ import annotations
