@@ -555,8 +555,8 @@ class _Cond:
 
     __slots__ = ("source", "evaluate", "names", "cache", "lookups", "hits", "pause")
 
-    LIMIT = 2048  # answers kept per expression
-    PAUSE = 16384  # evaluations without the cache after it found too little
+    LIMIT = 256  # answers kept per expression (a form may have many; each stays small)
+    PAUSE = 4096  # evaluations without the cache after it found too little
 
     def __init__(self, source: str, scope_names: frozenset[str] | set[str]) -> None:
         self.source = source
@@ -813,7 +813,7 @@ def _date(f: DateField) -> Converter:
             entry = known.get(raw)
             if entry is None:
                 entry = read(raw)
-                if len(known) >= 4096:
+                if len(known) >= 1024:
                     known.clear()
                 known[raw] = entry
             d, iso, problem = entry
