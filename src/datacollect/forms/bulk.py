@@ -206,20 +206,21 @@ class RowReader:
             raise InvalidInput("No column of the file matches a field of the form; check the header row or give "
                                "a column mapping")
         self.multi = {fid for fid, f in fields.items() if isinstance(f, MultiSelectField)}
+        self._plan = [(i, h, fid, fid in self.multi) for i, h, fid in self.columns]
         self.validator = compile_validator(schema)
 
     def answers(self, cells: list[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         answers: dict[str, Any] = {}
         row: dict[str, Any] = {}
         n = len(cells)
-        for i, h, fid in self.columns:
+        for i, h, fid, multi in self._plan:
             v = cells[i] if i < n else None
             row[h] = v
             if isinstance(v, str):
                 v = v.strip()
                 if not v:
                     continue
-                if fid in self.multi:
+                if multi:
                     v = [p for p in _SPLIT.split(v) if p]
             elif v is None:
                 continue

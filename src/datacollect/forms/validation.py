@@ -440,7 +440,7 @@ class _Block:
                failed: set[str], errors: list[Error], outer_bad: Mapping[str, Any] | None) -> None:
         base = prefix[:-1] if prefix.endswith(".") else prefix
         for rule in self.rules:
-            if rule.refs & failed or (outer_bad and any(r in outer_bad for r in rule.outer)):
+            if (failed and not rule.refs.isdisjoint(failed)) or (outer_bad and any(r in outer_bad for r in rule.outer)):
                 continue  # a field it reads is wrong: its own error speaks first
             holds = rule.evaluate.test(scope)
             if holds is True:
