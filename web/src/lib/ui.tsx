@@ -314,6 +314,85 @@ export function Modal({
   );
 }
 
+/**
+ * A dialog around a form: its error on top, Cancel and the submit button below, and Enter in a
+ * field submits it too.
+ */
+export function FormDialog({
+  title,
+  onClose,
+  onSubmit,
+  submitLabel,
+  busy,
+  error,
+  width,
+  testId,
+  children,
+}: {
+  title: ReactNode;
+  onClose: () => void;
+  onSubmit: () => void;
+  submitLabel: ReactNode;
+  busy?: boolean;
+  error?: ReactNode;
+  width?: string;
+  testId?: string;
+  children: ReactNode;
+}) {
+  return (
+    <Modal
+      title={title}
+      onClose={onClose}
+      width={width}
+      footer={
+        <>
+          <Button onClick={onClose}>Cancel</Button>
+          <Button variant="primary" busy={busy} onClick={onSubmit}>
+            {submitLabel}
+          </Button>
+        </>
+      }
+    >
+      <form
+        className="space-y-3"
+        data-testid={testId}
+        onSubmit={(e) => {
+          e.preventDefault();
+          onSubmit();
+        }}
+      >
+        {error && <ErrorNote>{error}</ErrorNote>}
+        {children}
+        <button type="submit" hidden />
+      </form>
+    </Modal>
+  );
+}
+
+/** A button that opens the file chooser and hands the file chosen on (the same file may be chosen again). */
+export function FileButton({ accept, icon, testId, onFile, children }: { accept: string; icon?: ReactNode; testId?: string; onFile: (file: File) => void; children: ReactNode }) {
+  const input = useRef<HTMLInputElement>(null);
+  return (
+    <>
+      <input
+        ref={input}
+        type="file"
+        accept={accept}
+        className="hidden"
+        data-testid={testId}
+        onChange={(e) => {
+          const f = e.target.files?.[0];
+          e.target.value = "";
+          if (f) onFile(f);
+        }}
+      />
+      <Button icon={icon} onClick={() => input.current?.click()}>
+        {children}
+      </Button>
+    </>
+  );
+}
+
 export function ConfirmHost() {
   const request = useConfirmState((s) => s.request);
   const answer = useConfirmState((s) => s.answer);

@@ -13,7 +13,8 @@ import { formatDateTime, timeAgo } from "../../lib/format";
 import { slugify } from "../../lib/slug";
 import { toast } from "../../lib/toast";
 import { useTitle } from "../../lib/title";
-import { Button, EmptyState, ErrorNote, Field, IconButton, Input, Modal, PageHeader, Select, Spinner, Textarea, Toggle } from "../../lib/ui";
+import { DataTable } from "../../lib/table";
+import { Button, ErrorNote, Field, FormDialog, IconButton, Input, PageHeader, Select, Textarea, Toggle } from "../../lib/ui";
 import {
   createConnection,
   deleteConnection,
@@ -87,69 +88,52 @@ export default function ConnectionsPage() {
       </PageHeader>
       <div className="min-h-0 flex-1 overflow-auto px-6 py-4">
         {kinds.isError && <ErrorNote>{errorMessage(kinds.error)}</ErrorNote>}
-        {connections.isPending ? (
-          <Spinner />
-        ) : connections.isError ? (
-          <ErrorNote>{errorMessage(connections.error)}</ErrorNote>
-        ) : data!.length === 0 ? (
-          <div className="rounded-lg border border-dashed border-stone-300 bg-white">
-            <EmptyState icon={<PlugZap className="size-8" />} title="No connections yet">
-              Add the SMTP server that sends your forms, the API or database your figures go to, or your ERP system.
-            </EmptyState>
-          </div>
-        ) : (
-          <div className="overflow-hidden rounded-lg border border-stone-200 bg-white shadow-xs">
-            <table className="w-full text-sm">
-              <thead className="border-b border-stone-200 bg-stone-50 text-left text-xs font-medium text-stone-500">
-                <tr>
-                  <th className="px-4 py-2">Connection</th>
-                  <th className="px-4 py-2">Kind</th>
-                  <th className="px-4 py-2">Where</th>
-                  <th className="px-4 py-2">Secrets</th>
-                  <th className="px-4 py-2">Last test</th>
-                  <th className="px-4 py-2">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-stone-100">
-                {data!.map((c) => (
-                  <tr key={c.id} className="hover:bg-stone-50" data-testid="connection-row" data-connection-id={c.id}>
-                    <td className="px-4 py-2.5">
-                      <button type="button" className="text-left font-medium text-stone-900 hover:text-brand-800 hover:underline" onClick={() => setEditing(c)}>
-                        {c.name}
-                      </button>
-                      <div className="font-mono text-xs text-stone-500">{c.id}</div>
-                    </td>
-                    <td className="px-4 py-2.5 whitespace-nowrap text-stone-700">{kindWord(c.kind)}</td>
-                    <td className="max-w-64 truncate px-4 py-2.5 font-mono text-xs text-stone-600" title={whereTo(c)}>
-                      {whereTo(c) || "—"}
-                    </td>
-                    <td className="px-4 py-2.5 text-xs whitespace-nowrap text-stone-600">
-                      <SecretsSet secrets={c.secrets} />
-                    </td>
-                    <td className="px-4 py-2.5" data-testid="last-test">
-                      <LastTest test={c.last_test ?? null} />
-                    </td>
-                    <td className="px-4 py-2.5">
-                      <div className="flex items-center justify-end gap-0.5">
-                        <Button size="sm" busy={test.isPending && test.variables?.id === c.id} onClick={() => test.mutate(c)}>
-                          Test
-                        </Button>
-                        <IconButton label={`Edit ${c.name}`} onClick={() => setEditing(c)}>
-                          <Pencil className="size-4" />
-                        </IconButton>
-                        <IconButton label={`Delete ${c.name}`} onClick={() => void remove(c)}>
-                          <Trash2 className="size-4" />
-                        </IconButton>
-                      </div>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          query={connections}
+          rows={data}
+          rowKey={(c) => c.id}
+          rowProps={(c) => ({ "data-testid": "connection-row", "data-connection-id": c.id })}
+          className="shadow-xs"
+          empty={{
+            icon: <PlugZap className="size-8" />,
+            title: "No connections yet",
+            children: "Add the SMTP server that sends your forms, the API or database your figures go to, or your ERP system.",
+          }}
+          columns={[
+            {
+              header: "Connection",
+              cell: (c) => (
+                <>
+                  <button type="button" className="text-left font-medium text-stone-900 hover:text-brand-800 hover:underline" onClick={() => setEditing(c)}>
+                    {c.name}
+                  </button>
+                  <div className="font-mono text-xs text-stone-500">{c.id}</div>
+                </>
+              ),
+            },
+            { header: "Kind", className: "whitespace-nowrap text-stone-700", cell: (c) => kindWord(c.kind) },
+            { header: "Where", className: "max-w-64 truncate font-mono text-xs text-stone-600", title: (c) => whereTo(c), cell: (c) => whereTo(c) || "—" },
+            { header: "Secrets", className: "text-xs whitespace-nowrap text-stone-600", cell: (c) => <SecretsSet secrets={c.secrets} /> },
+            { header: "Last test", testId: "last-test", cell: (c) => <LastTest test={c.last_test ?? null} /> },
+            {
+              header: "Actions",
+              hideHeader: true,
+              cell: (c) => (
+                <div className="flex items-center justify-end gap-0.5">
+                  <Button size="sm" busy={test.isPending && test.variables?.id === c.id} onClick={() => test.mutate(c)}>
+                    Test
+                  </Button>
+                  <IconButton label={`Edit ${c.name}`} onClick={() => setEditing(c)}>
+                    <Pencil className="size-4" />
+                  </IconButton>
+                  <IconButton label={`Delete ${c.name}`} onClick={() => void remove(c)}>
+                    <Trash2 className="size-4" />
+                  </IconButton>
+                </div>
+              ),
+            },
+          ]}
+        />
       </div>
       {editing && kinds.data && (
         <ConnectionDialog
@@ -252,66 +236,52 @@ function ConnectionDialog({
   );
 
   return (
-    <Modal
+    <FormDialog
       title={editing ? `Edit “${connection.name}”` : "New connection"}
       onClose={onClose}
+      onSubmit={() => save.mutate()}
+      submitLabel={editing ? "Save" : "Create connection"}
+      busy={save.isPending}
+      error={error}
       width="max-w-xl"
-      footer={
-        <>
-          <Button onClick={onClose}>Cancel</Button>
-          <Button variant="primary" busy={save.isPending} onClick={() => save.mutate()}>
-            {editing ? "Save" : "Create connection"}
-          </Button>
-        </>
-      }
+      testId="connection-form"
     >
-      <form
-        className="space-y-3"
-        data-testid="connection-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          save.mutate();
-        }}
-      >
-        {error && <ErrorNote>{error}</ErrorNote>}
-        <div className="grid grid-cols-2 gap-3">
-          <Field label="Kind" htmlFor="conn-kind">
-            {editing ? (
-              <Input id="conn-kind" value={KIND_WORDS[kind] ?? kind} disabled />
-            ) : (
-              <Select id="conn-kind" value={kind} onChange={(e) => chooseKind(e.target.value)}>
-                {kinds.map((k) => (
-                  <option key={k.kind} value={k.kind}>
-                    {KIND_WORDS[k.kind] ?? k.kind}
-                  </option>
-                ))}
-              </Select>
-            )}
-          </Field>
-          <Field label="Name" htmlFor="conn-name" required error={problems.name}>
-            <Input id="conn-name" value={name} onChange={(e) => setName(e.target.value)} invalid={!!problems.name} placeholder="e.g. Company mail server" />
-          </Field>
-        </div>
-        <Field label="ID" htmlFor="conn-id" hint={editing ? "Nodes name the connection by this id; it does not change." : "Nodes name the connection by this id. Made from the name when left empty."} error={problems.id}>
-          <Input
-            id="conn-id"
-            className="font-mono"
-            value={editing ? connection.id : id}
-            disabled={editing}
-            placeholder={name.trim() ? slugify(name) : "e.g. company-mail"}
-            onChange={(e) => setId(e.target.value)}
-          />
+      <div className="grid grid-cols-2 gap-3">
+        <Field label="Kind" htmlFor="conn-kind">
+          {editing ? (
+            <Input id="conn-kind" value={KIND_WORDS[kind] ?? kind} disabled />
+          ) : (
+            <Select id="conn-kind" value={kind} onChange={(e) => chooseKind(e.target.value)}>
+              {kinds.map((k) => (
+                <option key={k.kind} value={k.kind}>
+                  {KIND_WORDS[k.kind] ?? k.kind}
+                </option>
+              ))}
+            </Select>
+          )}
         </Field>
-        <div className="space-y-3 border-t border-stone-200 pt-3">{main.map(draw)}</div>
-        {advanced.length > 0 && (
-          <details className="rounded-md border border-stone-200 px-3 py-2" open={advanced.some((f) => problems[f.key])}>
-            <summary className="cursor-pointer text-xs font-medium text-stone-600">Advanced: TLS</summary>
-            <div className="mt-3 space-y-3">{advanced.map(draw)}</div>
-          </details>
-        )}
-        <button type="submit" hidden />
-      </form>
-    </Modal>
+        <Field label="Name" htmlFor="conn-name" required error={problems.name}>
+          <Input id="conn-name" value={name} onChange={(e) => setName(e.target.value)} invalid={!!problems.name} placeholder="e.g. Company mail server" />
+        </Field>
+      </div>
+      <Field label="ID" htmlFor="conn-id" hint={editing ? "Nodes name the connection by this id; it does not change." : "Nodes name the connection by this id. Made from the name when left empty."} error={problems.id}>
+        <Input
+          id="conn-id"
+          className="font-mono"
+          value={editing ? connection.id : id}
+          disabled={editing}
+          placeholder={name.trim() ? slugify(name) : "e.g. company-mail"}
+          onChange={(e) => setId(e.target.value)}
+        />
+      </Field>
+      <div className="space-y-3 border-t border-stone-200 pt-3">{main.map(draw)}</div>
+      {advanced.length > 0 && (
+        <details className="rounded-md border border-stone-200 px-3 py-2" open={advanced.some((f) => problems[f.key])}>
+          <summary className="cursor-pointer text-xs font-medium text-stone-600">Advanced: TLS</summary>
+          <div className="mt-3 space-y-3">{advanced.map(draw)}</div>
+        </details>
+      )}
+    </FormDialog>
   );
 }
 

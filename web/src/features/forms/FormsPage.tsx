@@ -1,8 +1,8 @@
 /** The forms: every form with its newest version, search, new, import, the example, send. */
-import { useEffect, useRef, useState } from "react";
+import { useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { Braces, FilePlus2, FileText, Inbox, LayoutTemplate, Search, Send, Upload } from "lucide-react";
+import { Braces, FilePlus2, FileText, Inbox, LayoutTemplate, Send, Upload } from "lucide-react";
 import example from "../../../../examples/forms/supplier_emissions_v2.json";
 import { downloadFile, listForms } from "../../client/api";
 import { errorMessage } from "../../client/errors";
@@ -11,7 +11,8 @@ import { readFileText } from "../../lib/files";
 import { timeAgo } from "../../lib/format";
 import { toast } from "../../lib/toast";
 import { useTitle } from "../../lib/title";
-import { Button, EmptyState, ErrorNote, IconButton, Input, PageHeader, Spinner } from "../../lib/ui";
+import { DataTable, pageCount, Pager, SearchBox, useSearchText } from "../../lib/table";
+import { Button, FileButton, IconButton, PageHeader } from "../../lib/ui";
 import { useAuth } from "../shell/auth";
 import { canEditForms } from "../shell/permissions";
 import { SendDialog } from "./SendDialog";
@@ -23,19 +24,9 @@ export function FormsPage() {
   const role = useAuth((s) => s.user?.role);
   const canEdit = canEditForms(role);
   const navigate = useNavigate();
-  const [searchText, setSearchText] = useState("");
-  const [search, setSearch] = useState("");
   const [page, setPage] = useState(1);
+  const { text: searchText, setText: setSearchText, search } = useSearchText(() => setPage(1));
   const [sending, setSending] = useState<FormSummary | null>(null);
-  const fileRef = useRef<HTMLInputElement>(null);
-
-  useEffect(() => {
-    const t = setTimeout(() => {
-      setSearch(searchText.trim());
-      setPage(1);
-    }, 250);
-    return () => clearTimeout(t);
-  }, [searchText]);
 
   const query = useQuery({
     queryKey: ["forms", { search, page }],
@@ -54,28 +45,16 @@ export function FormsPage() {
   }
 
   const data = query.data;
-  const pages = data ? Math.max(1, Math.ceil(data.count / PAGE_SIZE)) : 1;
+  const pages = pageCount(data?.count, PAGE_SIZE);
 
   return (
     <div className="flex h-full flex-col">
       <PageHeader title="Forms" subtitle="Versioned questionnaires sent to suppliers through personal links.">
         {canEdit && (
           <>
-            <input
-              ref={fileRef}
-              type="file"
-              accept=".json,application/json"
-              className="hidden"
-              data-testid="import-form-file"
-              onChange={(e) => {
-                const f = e.target.files?.[0];
-                e.target.value = "";
-                if (f) void importFile(f);
-              }}
-            />
-            <Button icon={<Upload className="size-4" />} onClick={() => fileRef.current?.click()}>
+            <FileButton accept=".json,application/json" testId="import-form-file" icon={<Upload className="size-4" />} onFile={(f) => void importFile(f)}>
               Import JSON
-            </Button>
+            </FileButton>
             <Button icon={<LayoutTemplate className="size-4" />} onClick={() => navigate("/forms/new", { state: { document: example } })}>
               From the example
             </Button>
@@ -86,82 +65,60 @@ export function FormsPage() {
         )}
       </PageHeader>
       <div className="flex items-center gap-2 px-6 pt-4">
-        <div className="relative w-72">
-          <Search className="pointer-events-none absolute top-2 left-2.5 size-4 text-stone-400" aria-hidden />
-          <Input aria-label="Search forms" placeholder="Search by title or name" className="pl-8" value={searchText} onChange={(e) => setSearchText(e.target.value)} />
-        </div>
+        <SearchBox label="Search forms" placeholder="Search by title or name" value={searchText} onChange={setSearchText} />
       </div>
       <div className="min-h-0 flex-1 overflow-auto px-6 py-4">
-        {query.isError && <ErrorNote>{errorMessage(query.error)}</ErrorNote>}
-        {query.isPending && <Spinner />}
-        {data && data.data.length === 0 && (
-          <div className="rounded-lg border border-dashed border-stone-300 bg-white">
-            <EmptyState icon={<FileText className="size-8" />} title={search ? "No form matches" : "No forms yet"}>
-              {search ? "Try another search." : canEdit ? "Build one from scratch, start from the example questionnaire, or import a form's JSON." : "Forms built by your team will be listed here."}
-            </EmptyState>
-          </div>
-        )}
-        {data && data.data.length > 0 && (
-          <table className="w-full overflow-hidden rounded-lg border border-stone-200 bg-white text-sm shadow-xs">
-            <thead className="bg-stone-50 text-left text-xs text-stone-500">
-              <tr>
-                <th className="px-4 py-2 font-medium">Form</th>
-                <th className="px-4 py-2 font-medium">Newest version</th>
-                <th className="px-4 py-2 font-medium">Versions</th>
-                <th className="px-4 py-2 font-medium">Changed</th>
-                <th className="px-4 py-2 font-medium">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-stone-100">
-              {data.data.map((f) => (
-                <tr key={f.name} className="hover:bg-stone-50" data-testid="form-row">
-                  <td className="px-4 py-2.5">
-                    <Link to={`/forms/${encodeURIComponent(f.name)}`} className="font-medium text-stone-900 hover:text-brand-800 hover:underline">
-                      {f.title || f.name}
-                    </Link>
-                    <div className="font-mono text-xs text-stone-500">{f.name}</div>
-                  </td>
-                  <td className="px-4 py-2.5 font-mono text-xs">{f.key}</td>
-                  <td className="px-4 py-2.5">{f.versions}</td>
-                  <td className="px-4 py-2.5 text-stone-500">{timeAgo(f.updated_at)}</td>
-                  <td className="px-4 py-2.5">
-                    <div className="flex justify-end gap-0.5">
-                      {canEdit && (
-                        <IconButton label={`Send ${f.title || f.name}`} onClick={() => setSending(f)}>
-                          <Send className="size-4" />
-                        </IconButton>
-                      )}
-                      <IconButton label={`Responses to ${f.title || f.name}`} onClick={() => navigate(`/responses?form=${encodeURIComponent(f.name)}`)}>
-                        <Inbox className="size-4" />
-                      </IconButton>
-                      <IconButton
-                        label={`JSON Schema of ${f.key}`}
-                        onClick={() => downloadFile(`/api/forms/${encodeURIComponent(f.key)}/json-schema`, `${f.key}.schema.json`).catch((e) => toast.error(errorMessage(e)))}
-                      >
-                        <Braces className="size-4" />
-                      </IconButton>
-                    </div>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-        {data && pages > 1 && (
-          <div className="mt-3 flex items-center justify-end gap-2 text-sm">
-            <Button size="sm" disabled={page <= 1} onClick={() => setPage(page - 1)}>
-              Previous
-            </Button>
-            <span className="text-stone-500">
-              Page {page} of {pages}
-            </span>
-            <Button size="sm" disabled={page >= pages} onClick={() => setPage(page + 1)}>
-              Next
-            </Button>
-          </div>
-        )}
+        <DataTable
+          query={query}
+          rows={data?.data}
+          rowKey={(f) => f.name}
+          rowProps={() => ({ "data-testid": "form-row" })}
+          className="shadow-xs"
+          empty={{
+            icon: <FileText className="size-8" />,
+            title: search ? "No form matches" : "No forms yet",
+            children: search ? "Try another search." : canEdit ? "Build one from scratch, start from the example questionnaire, or import a form's JSON." : "Forms built by your team will be listed here.",
+          }}
+          columns={[
+            {
+              header: "Form",
+              cell: (f) => (
+                <>
+                  <Link to={`/forms/${encodeURIComponent(f.name)}`} className="font-medium text-stone-900 hover:text-brand-800 hover:underline">
+                    {f.title || f.name}
+                  </Link>
+                  <div className="font-mono text-xs text-stone-500">{f.name}</div>
+                </>
+              ),
+            },
+            { header: "Newest version", className: "font-mono text-xs", cell: (f) => f.key },
+            { header: "Versions", cell: (f) => f.versions },
+            { header: "Changed", className: "text-stone-500", cell: (f) => timeAgo(f.updated_at) },
+            {
+              header: "Actions",
+              hideHeader: true,
+              cell: (f) => (
+                <div className="flex justify-end gap-0.5">
+                  {canEdit && (
+                    <IconButton label={`Send ${f.title || f.name}`} onClick={() => setSending(f)}>
+                      <Send className="size-4" />
+                    </IconButton>
+                  )}
+                  <IconButton label={`Responses to ${f.title || f.name}`} onClick={() => navigate(`/responses?form=${encodeURIComponent(f.name)}`)}>
+                    <Inbox className="size-4" />
+                  </IconButton>
+                  <IconButton
+                    label={`JSON Schema of ${f.key}`}
+                    onClick={() => downloadFile(`/api/forms/${encodeURIComponent(f.key)}/json-schema`, `${f.key}.schema.json`).catch((e) => toast.error(errorMessage(e)))}
+                  >
+                    <Braces className="size-4" />
+                  </IconButton>
+                </div>
+              ),
+            },
+          ]}
+        />
+        <Pager page={page} pages={pages} onPage={setPage} />
       </div>
       {sending && <SendDialog formKey={sending.key} title={sending.title || sending.name} onClose={() => setSending(null)} />}
     </div>

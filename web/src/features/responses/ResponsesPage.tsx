@@ -9,7 +9,8 @@ import { formatDateTime, timeAgo } from "../../lib/format";
 import { pageParam, useParamText, type FromList } from "../../lib/params";
 import { toast } from "../../lib/toast";
 import { useTitle } from "../../lib/title";
-import { Button, EmptyState, ErrorNote, Input, PageHeader, Select, Spinner, StatusBadge } from "../../lib/ui";
+import { DataTable, FilterField, pageCount, Pager } from "../../lib/table";
+import { Button, Input, PageHeader, Select, StatusBadge } from "../../lib/ui";
 import { recipientText, STATUS_WORDS } from "./answers";
 import { changeFilters, isFiltered, readFilters, responseQuery, type ResponseFilters } from "./filters";
 
@@ -42,7 +43,7 @@ export function ResponsesPage() {
   });
   const titles = new Map((forms.data?.data ?? []).map((f) => [f.name, f.title]));
   const data = query.data;
-  const pages = data ? Math.max(1, Math.ceil(data.count / PAGE_SIZE)) : 1;
+  const pages = pageCount(data?.count, PAGE_SIZE);
   const filtered = isFiltered(current);
 
   async function exportAs(format: "csv" | "xlsx") {
@@ -67,8 +68,7 @@ export function ResponsesPage() {
         </Button>
       </PageHeader>
       <div className="flex flex-wrap items-end gap-2 px-6 pt-4">
-        <label className="text-xs text-stone-600">
-          <span className="mb-1 block">Form</span>
+        <FilterField label="Form">
           <Select aria-label="Form" value={form} onChange={(e) => set({ form: e.target.value })} className="w-60">
             <option value="">All forms</option>
             {form && !titles.has(form) && <option value={form}>{form}</option>}
@@ -78,9 +78,8 @@ export function ResponsesPage() {
               </option>
             ))}
           </Select>
-        </label>
-        <label className="text-xs text-stone-600">
-          <span className="mb-1 block">Version</span>
+        </FilterField>
+        <FilterField label="Version">
           <Select aria-label="Version" value={version} disabled={!form} onChange={(e) => set({ version: e.target.value })} className="w-28">
             <option value="">All</option>
             {(versions.data?.data ?? []).map((v) => (
@@ -89,9 +88,8 @@ export function ResponsesPage() {
               </option>
             ))}
           </Select>
-        </label>
-        <label className="text-xs text-stone-600">
-          <span className="mb-1 block">Status</span>
+        </FilterField>
+        <FilterField label="Status">
           <Select aria-label="Status" value={status} onChange={(e) => set({ status: e.target.value })} className="w-44">
             <option value="">Any status</option>
             {STATUSES.map((s) => (
@@ -100,19 +98,16 @@ export function ResponsesPage() {
               </option>
             ))}
           </Select>
-        </label>
-        <label className="text-xs text-stone-600">
-          <span className="mb-1 block">Recipient</span>
+        </FilterField>
+        <FilterField label="Recipient">
           <Input aria-label="Recipient email" type="email" placeholder="email address" value={recipientBox.value} onChange={(e) => recipientBox.onChange(e.target.value)} className="w-52" />
-        </label>
-        <label className="text-xs text-stone-600">
-          <span className="mb-1 block">Submitted from</span>
+        </FilterField>
+        <FilterField label="Submitted from">
           <Input type="date" aria-label="Submitted from" value={since} onChange={(e) => set({ since: e.target.value })} className="w-40" />
-        </label>
-        <label className="text-xs text-stone-600">
-          <span className="mb-1 block">To</span>
+        </FilterField>
+        <FilterField label="To">
           <Input type="date" aria-label="Submitted until" value={until} onChange={(e) => set({ until: e.target.value })} className="w-40" />
-        </label>
+        </FilterField>
         {campaign && (
           <span className="mb-1 inline-flex h-7 items-center gap-1 rounded-full bg-stone-200 pr-1 pl-2.5 text-xs text-stone-700">
             Campaign <span className="font-mono">{campaign.slice(0, 8)}</span>
@@ -139,67 +134,43 @@ export function ResponsesPage() {
         )}
       </div>
       <div className="min-h-0 flex-1 overflow-auto px-6 py-4">
-        {query.isPending ? (
-          <Spinner />
-        ) : query.isError ? (
-          <ErrorNote>{errorMessage(query.error)}</ErrorNote>
-        ) : data!.data.length === 0 ? (
-          <div className="rounded-lg border border-dashed border-stone-300 bg-white">
-            <EmptyState icon={<Inbox className="size-8" />} title={filtered ? "No response matches these filters" : "No responses yet"}>
-              {filtered ? "Try other filters." : "Responses appear here when someone submits a form you sent."}
-            </EmptyState>
-          </div>
-        ) : (
-          <div className="overflow-hidden rounded-lg border border-stone-200 bg-white">
-            <table className="w-full text-sm">
-              <thead className="border-b border-stone-200 bg-stone-50 text-left text-xs font-medium text-stone-500">
-                <tr>
-                  <th className="w-40 px-4 py-2">Status</th>
-                  <th className="px-4 py-2">Recipient</th>
-                  <th className="px-4 py-2">Form</th>
-                  <th className="w-44 px-4 py-2">Submitted</th>
-                  <th className="w-24 px-4 py-2">Revision</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-stone-100">
-                {data!.data.map((r) => (
-                  <tr key={r.id} className="cursor-pointer hover:bg-stone-50" onClick={() => navigate(`/responses/${encodeURIComponent(r.id)}`, { state: from })} data-testid="response-row">
-                    <td className="px-4 py-2.5">
-                      <StatusBadge status={r.status} />
-                    </td>
-                    <td className="px-4 py-2.5">
-                      <Link to={`/responses/${encodeURIComponent(r.id)}`} state={from} className="font-medium text-stone-900 hover:text-brand-700 hover:underline" onClick={(e) => e.stopPropagation()}>
-                        {recipientText(r.recipient)}
-                      </Link>
-                      {r.source !== "link" && <span className="ml-2 text-xs text-stone-500">{r.source}</span>}
-                    </td>
-                    <td className="px-4 py-2.5">
-                      {titles.get(r.form_name) || r.form_name}
-                      <span className="ml-2 font-mono text-xs text-stone-400">v{r.form_version}</span>
-                    </td>
-                    <td className="px-4 py-2.5 text-xs text-stone-600" title={formatDateTime(r.submitted_at)}>
-                      {timeAgo(r.submitted_at)}
-                    </td>
-                    <td className="px-4 py-2.5 text-xs text-stone-600">{r.revision}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
-        {data && pages > 1 && (
-          <div className="mt-3 flex items-center justify-end gap-2 text-sm text-stone-600">
-            <Button size="sm" disabled={page <= 1} onClick={() => set({ page: String(page - 1) })}>
-              Previous
-            </Button>
-            <span>
-              Page {page} of {pages}
-            </span>
-            <Button size="sm" disabled={page >= pages} onClick={() => set({ page: String(page + 1) })}>
-              Next
-            </Button>
-          </div>
-        )}
+        <DataTable
+          query={query}
+          rows={data?.data}
+          rowKey={(r) => r.id}
+          rowProps={(r) => ({ className: "cursor-pointer", onClick: () => navigate(`/responses/${encodeURIComponent(r.id)}`, { state: from }), "data-testid": "response-row" })}
+          empty={{
+            icon: <Inbox className="size-8" />,
+            title: filtered ? "No response matches these filters" : "No responses yet",
+            children: filtered ? "Try other filters." : "Responses appear here when someone submits a form you sent.",
+          }}
+          columns={[
+            { header: "Status", width: "w-40", cell: (r) => <StatusBadge status={r.status} /> },
+            {
+              header: "Recipient",
+              cell: (r) => (
+                <>
+                  <Link to={`/responses/${encodeURIComponent(r.id)}`} state={from} className="font-medium text-stone-900 hover:text-brand-700 hover:underline" onClick={(e) => e.stopPropagation()}>
+                    {recipientText(r.recipient)}
+                  </Link>
+                  {r.source !== "link" && <span className="ml-2 text-xs text-stone-500">{r.source}</span>}
+                </>
+              ),
+            },
+            {
+              header: "Form",
+              cell: (r) => (
+                <>
+                  {titles.get(r.form_name) || r.form_name}
+                  <span className="ml-2 font-mono text-xs text-stone-400">v{r.form_version}</span>
+                </>
+              ),
+            },
+            { header: "Submitted", width: "w-44", className: "text-xs text-stone-600", title: (r) => formatDateTime(r.submitted_at), cell: (r) => timeAgo(r.submitted_at) },
+            { header: "Revision", width: "w-24", className: "text-xs text-stone-600", cell: (r) => r.revision },
+          ]}
+        />
+        <Pager page={page} pages={pages} onPage={(p) => set({ page: String(p) })} />
       </div>
     </div>
   );

@@ -4,11 +4,12 @@ import { Link, useNavigate, useSearchParams } from "react-router";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { History } from "lucide-react";
 import { listRuns, listWorkflows } from "../../client/api";
-import { errorMessage } from "../../client/errors";
 import type { RunSummary } from "../../client/types";
 import { formatDateTime, formatDuration, timeAgo } from "../../lib/format";
 import { useTitle } from "../../lib/title";
-import { Button, EmptyState, ErrorNote, Input, PageHeader, Select, Spinner, StatusBadge } from "../../lib/ui";
+import { pageParam, patchParams } from "../../lib/params";
+import { DataTable, FilterField, pageCount, Pager } from "../../lib/table";
+import { Button, Input, PageHeader, Select, StatusBadge } from "../../lib/ui";
 
 const PAGE_SIZE = 50;
 const STATUSES = ["pending", "running", "waiting", "completed", "failed", "cancelled"];
@@ -36,15 +37,9 @@ export function RunsPage() {
   const status = params.get("status") ?? "";
   const since = params.get("since") ?? "";
   const until = params.get("until") ?? "";
-  const page = Math.max(1, Number(params.get("page") ?? 1) || 1);
+  const page = pageParam(params);
 
-  const set = (key: string, value: string) => {
-    const next = new URLSearchParams(params);
-    if (value) next.set(key, value);
-    else next.delete(key);
-    if (key !== "page") next.delete("page");
-    setParams(next, { replace: true });
-  };
+  const set = (key: string, value: string) => setParams(patchParams(params, { [key]: value }), { replace: true });
 
   const workflows = useQuery({ queryKey: ["workflows", "all-names"], queryFn: () => listWorkflows({ page_size: 200 }), staleTime: 60_000 });
   const query = useQuery({
@@ -64,15 +59,14 @@ export function RunsPage() {
 
   const names = useMemo(() => new Map((workflows.data?.data ?? []).map((w) => [w.id, w.name])), [workflows.data]);
   const data = query.data;
-  const pages = data ? Math.max(1, Math.ceil(data.count / PAGE_SIZE)) : 1;
+  const pages = pageCount(data?.count, PAGE_SIZE);
   const filtered = !!(workflowId || status || since || until);
 
   return (
     <div className="flex h-full flex-col">
       <PageHeader title="Runs" subtitle="Every run of every workflow, with what each step received and put out." />
       <div className="flex flex-wrap items-end gap-2 px-6 pt-4">
-        <label className="text-xs text-stone-600">
-          <span className="mb-1 block">Workflow</span>
+        <FilterField label="Workflow">
           <Select aria-label="Workflow" value={workflowId} onChange={(e) => set("workflow_id", e.target.value)} className="w-64">
             <option value="">All workflows</option>
             {workflowId && !names.has(workflowId) && <option value={workflowId}>{workflowId}</option>}
@@ -82,9 +76,8 @@ export function RunsPage() {
               </option>
             ))}
           </Select>
-        </label>
-        <label className="text-xs text-stone-600">
-          <span className="mb-1 block">Status</span>
+        </FilterField>
+        <FilterField label="Status">
           <Select aria-label="Status" value={status} onChange={(e) => set("status", e.target.value)} className="w-36">
             <option value="">Any status</option>
             {STATUSES.map((s) => (
@@ -93,15 +86,13 @@ export function RunsPage() {
               </option>
             ))}
           </Select>
-        </label>
-        <label className="text-xs text-stone-600">
-          <span className="mb-1 block">From</span>
+        </FilterField>
+        <FilterField label="From">
           <Input type="date" aria-label="Started from" value={since} onChange={(e) => set("since", e.target.value)} className="w-40" />
-        </label>
-        <label className="text-xs text-stone-600">
-          <span className="mb-1 block">To</span>
+        </FilterField>
+        <FilterField label="To">
           <Input type="date" aria-label="Started until" value={until} onChange={(e) => set("until", e.target.value)} className="w-40" />
-        </label>
+        </FilterField>
         {filtered && (
           <Button variant="ghost" onClick={() => setParams(new URLSearchParams(), { replace: true })}>
             Clear filters
@@ -110,77 +101,36 @@ export function RunsPage() {
         {data && <span className="ml-auto pb-2 text-sm text-stone-500">{data.count} runs</span>}
       </div>
       <div className="min-h-0 flex-1 overflow-auto px-6 py-4">
-        {query.isPending ? (
-          <Spinner />
-        ) : query.isError ? (
-          <ErrorNote>{errorMessage(query.error)}</ErrorNote>
-        ) : data!.data.length === 0 ? (
-          <div className="rounded-lg border border-dashed border-stone-300 bg-white">
-            <EmptyState icon={<History className="size-8" />} title={filtered ? "No run matches these filters" : "No runs yet"}>
-              {filtered ? "Try other filters." : "Runs appear here when a workflow is triggered or tested."}
-            </EmptyState>
-          </div>
-        ) : (
-          <div className="overflow-hidden rounded-lg border border-stone-200 bg-white">
-            <table className="w-full text-sm">
-              <thead className="border-b border-stone-200 bg-stone-50 text-left text-xs font-medium text-stone-500">
-                <tr>
-                  <th className="w-32 px-4 py-2">Status</th>
-                  <th className="px-4 py-2">Workflow</th>
-                  <th className="w-20 px-4 py-2">Mode</th>
-                  <th className="w-48 px-4 py-2">Started</th>
-                  <th className="w-24 px-4 py-2">Duration</th>
-                  <th className="px-4 py-2">Error</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-stone-100">
-                {data!.data.map((r) => (
-                  <tr
-                    key={r.id}
-                    className="cursor-pointer hover:bg-stone-50"
-                    onClick={() => navigate(`/runs/${encodeURIComponent(r.id)}`)}
-                    data-testid="run-row"
-                  >
-                    <td className="px-4 py-2.5">
-                      <StatusBadge status={r.status} />
-                    </td>
-                    <td className="px-4 py-2.5">
-                      <Link
-                        to={`/runs/${encodeURIComponent(r.id)}`}
-                        className="font-medium text-stone-900 hover:text-brand-700 hover:underline"
-                        onClick={(e) => e.stopPropagation()}
-                      >
-                        {r.workflow_name || names.get(r.workflow_id) || r.workflow_id}
-                      </Link>
-                      <span className="ml-2 font-mono text-xs text-stone-400">v{r.version}</span>
-                    </td>
-                    <td className="px-4 py-2.5 text-xs text-stone-600">{r.mode}</td>
-                    <td className="px-4 py-2.5 text-xs text-stone-600" title={formatDateTime(r.started_at)}>
-                      {timeAgo(r.started_at)}
-                    </td>
-                    <td className="px-4 py-2.5 text-xs text-stone-600">{formatDuration(r.duration_ms)}</td>
-                    <td className="max-w-80 truncate px-4 py-2.5 text-xs text-red-700" title={runError(r.error) ?? undefined}>
-                      {runError(r.error)}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
-        {data && pages > 1 && (
-          <div className="mt-3 flex items-center justify-end gap-2 text-sm text-stone-600">
-            <Button size="sm" disabled={page <= 1} onClick={() => set("page", String(page - 1))}>
-              Previous
-            </Button>
-            <span>
-              Page {page} of {pages}
-            </span>
-            <Button size="sm" disabled={page >= pages} onClick={() => set("page", String(page + 1))}>
-              Next
-            </Button>
-          </div>
-        )}
+        <DataTable
+          query={query}
+          rows={data?.data}
+          rowKey={(r) => r.id}
+          rowProps={(r) => ({ className: "cursor-pointer", onClick: () => navigate(`/runs/${encodeURIComponent(r.id)}`), "data-testid": "run-row" })}
+          empty={{
+            icon: <History className="size-8" />,
+            title: filtered ? "No run matches these filters" : "No runs yet",
+            children: filtered ? "Try other filters." : "Runs appear here when a workflow is triggered or tested.",
+          }}
+          columns={[
+            { header: "Status", width: "w-32", cell: (r) => <StatusBadge status={r.status} /> },
+            {
+              header: "Workflow",
+              cell: (r) => (
+                <>
+                  <Link to={`/runs/${encodeURIComponent(r.id)}`} className="font-medium text-stone-900 hover:text-brand-700 hover:underline" onClick={(e) => e.stopPropagation()}>
+                    {r.workflow_name || names.get(r.workflow_id) || r.workflow_id}
+                  </Link>
+                  <span className="ml-2 font-mono text-xs text-stone-400">v{r.version}</span>
+                </>
+              ),
+            },
+            { header: "Mode", width: "w-20", className: "text-xs text-stone-600", cell: (r) => r.mode },
+            { header: "Started", width: "w-48", className: "text-xs text-stone-600", title: (r) => formatDateTime(r.started_at), cell: (r) => timeAgo(r.started_at) },
+            { header: "Duration", width: "w-24", className: "text-xs text-stone-600", cell: (r) => formatDuration(r.duration_ms) },
+            { header: "Error", className: "max-w-80 truncate text-xs text-red-700", title: (r) => runError(r.error) ?? undefined, cell: (r) => runError(r.error) },
+          ]}
+        />
+        <Pager page={page} pages={pages} onPage={(p) => set("page", String(p))} />
       </div>
     </div>
   );

@@ -11,7 +11,8 @@ import { confirm } from "../../lib/confirm";
 import { cx } from "../../lib/cx";
 import { formatDateTime, timeAgo } from "../../lib/format";
 import { toast } from "../../lib/toast";
-import { Button, EmptyState, ErrorNote, Field, Input, Modal, Select, Spinner, StatusBadge } from "../../lib/ui";
+import { DataTable } from "../../lib/table";
+import { Button, Field, FormDialog, Input, Modal, Select, StatusBadge } from "../../lib/ui";
 import { useAuth } from "../shell/auth";
 import { createApiKey, listApiKeys, revokeApiKey, type ApiKey, type ApiKeyCreated } from "./api";
 import { keyRolesFor, keyState, roleLabel, sortKeys } from "./logic";
@@ -50,68 +51,60 @@ export function ApiKeysTab() {
           New API key
         </Button>
       </div>
-      {keys.isPending ? (
-        <Spinner />
-      ) : keys.isError ? (
-        <ErrorNote>{errorMessage(keys.error)}</ErrorNote>
-      ) : data!.length === 0 ? (
-        <div className="rounded-lg border border-dashed border-stone-300 bg-white">
-          <EmptyState icon={<KeyRound className="size-8" />} title="No API keys yet">
-            Make a key for each system that calls datacollect, so each can be revoked on its own.
-          </EmptyState>
-        </div>
-      ) : (
-        <div className="overflow-hidden rounded-lg border border-stone-200 bg-white shadow-xs">
-          <table className="w-full text-sm">
-            <thead className="border-b border-stone-200 bg-stone-50 text-left text-xs font-medium text-stone-500">
-              <tr>
-                <th className="px-4 py-2">Key</th>
-                <th className="w-28 px-4 py-2">Role</th>
-                <th className="w-28 px-4 py-2">Status</th>
-                <th className="w-36 px-4 py-2">Created</th>
-                <th className="w-36 px-4 py-2">Last used</th>
-                <th className="w-28 px-4 py-2">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-stone-100">
-              {data!.map((k) => {
-                const state = keyState(k);
-                return (
-                  <tr key={k.id} className={cx("hover:bg-stone-50", state === "revoked" && "text-stone-400")} data-testid="api-key-row" data-name={k.name}>
-                    <td className="px-4 py-2.5">
-                      <div className={cx("font-medium", state === "revoked" ? "text-stone-500" : "text-stone-900")}>{k.name}</div>
-                      <div className="font-mono text-xs text-stone-500">
-                        {k.prefix}… {k.owner && <span className="font-sans" data-testid="api-key-owner">· {k.owner}</span>}
-                      </div>
-                    </td>
-                    <td className="px-4 py-2.5">{roleLabel(k.role)}</td>
-                    <td className="px-4 py-2.5" title={k.revoked_at ? `Revoked ${formatDateTime(k.revoked_at)}` : undefined}>
-                      <StatusBadge status={state} />
-                    </td>
-                    <td className="px-4 py-2.5 text-xs" title={formatDateTime(k.created_at)}>
-                      {timeAgo(k.created_at)}
-                    </td>
-                    <td className="px-4 py-2.5 text-xs" title={formatDateTime(k.last_used_at)}>
-                      {k.last_used_at ? timeAgo(k.last_used_at) : "never"}
-                    </td>
-                    <td className="px-4 py-2.5 text-right">
-                      {state === "active" ? (
-                        <Button size="sm" variant="ghost" className="text-red-700 hover:bg-red-50" onClick={() => void revoke(k)}>
-                          Revoke
-                        </Button>
-                      ) : (
-                        <span className="text-xs">revoked</span>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        query={keys}
+        rows={data}
+        rowKey={(k) => k.id}
+        rowProps={(k) => ({ className: cx(keyState(k) === "revoked" && "text-stone-400"), "data-testid": "api-key-row", "data-name": k.name })}
+        className="shadow-xs"
+        empty={{
+          icon: <KeyRound className="size-8" />,
+          title: "No API keys yet",
+          children: "Make a key for each system that calls datacollect, so each can be revoked on its own.",
+        }}
+        columns={[
+          {
+            header: "Key",
+            cell: (k) => (
+              <>
+                <div className={cx("font-medium", keyState(k) === "revoked" ? "text-stone-500" : "text-stone-900")}>{k.name}</div>
+                <div className="font-mono text-xs text-stone-500">
+                  {k.prefix}… {k.owner && <span className="font-sans" data-testid="api-key-owner">· {k.owner}</span>}
+                </div>
+              </>
+            ),
+          },
+          { header: "Role", width: "w-28", cell: (k) => roleLabel(k.role) },
+          {
+            header: "Status",
+            width: "w-28",
+            title: (k) => (k.revoked_at ? `Revoked ${formatDateTime(k.revoked_at)}` : undefined),
+            cell: (k) => <StatusBadge status={keyState(k)} />,
+          },
+          { header: "Created", width: "w-36", className: "text-xs", title: (k) => formatDateTime(k.created_at), cell: (k) => timeAgo(k.created_at) },
+          {
+            header: "Last used",
+            width: "w-36",
+            className: "text-xs",
+            title: (k) => formatDateTime(k.last_used_at),
+            cell: (k) => (k.last_used_at ? timeAgo(k.last_used_at) : "never"),
+          },
+          {
+            header: "Actions",
+            hideHeader: true,
+            width: "w-28",
+            className: "text-right",
+            cell: (k) =>
+              keyState(k) === "active" ? (
+                <Button size="sm" variant="ghost" className="text-red-700 hover:bg-red-50" onClick={() => void revoke(k)}>
+                  Revoke
+                </Button>
+              ) : (
+                <span className="text-xs">revoked</span>
+              ),
+          },
+        ]}
+      />
       {creating && <NewKeyDialog onClose={() => setCreating(false)} onCreated={() => void refresh()} />}
     </div>
   );
@@ -183,41 +176,27 @@ function NewKeyDialog({ onClose, onCreated }: { onClose: () => void; onCreated: 
   }
 
   return (
-    <Modal
+    <FormDialog
       title="New API key"
       onClose={onClose}
-      footer={
-        <>
-          <Button onClick={onClose}>Cancel</Button>
-          <Button variant="primary" busy={create.isPending} onClick={() => create.mutate()}>
-            Create key
-          </Button>
-        </>
-      }
+      onSubmit={() => create.mutate()}
+      submitLabel="Create key"
+      busy={create.isPending}
+      error={error}
     >
-      <form
-        className="space-y-3"
-        onSubmit={(e) => {
-          e.preventDefault();
-          create.mutate();
-        }}
-      >
-        {error && <ErrorNote>{error}</ErrorNote>}
-        <Field label="Name" htmlFor="key-name" required hint="What uses the key, e.g. “ERP nightly import”.">
-          <Input id="key-name" value={name} maxLength={200} onChange={(e) => setName(e.target.value)} />
-        </Field>
-        <Field label="Role" htmlFor="key-role" hint="What the key may do. It cannot have more rights than you.">
-          <Select id="key-role" value={role} onChange={(e) => setRole(e.target.value as Role | "")}>
-            <option value="">Same as mine{owner ? ` (${roleLabel(owner)})` : ""}</option>
-            {roles.map((r) => (
-              <option key={r} value={r}>
-                {roleLabel(r)}
-              </option>
-            ))}
-          </Select>
-        </Field>
-        <button type="submit" hidden />
-      </form>
-    </Modal>
+      <Field label="Name" htmlFor="key-name" required hint="What uses the key, e.g. “ERP nightly import”.">
+        <Input id="key-name" value={name} maxLength={200} onChange={(e) => setName(e.target.value)} />
+      </Field>
+      <Field label="Role" htmlFor="key-role" hint="What the key may do. It cannot have more rights than you.">
+        <Select id="key-role" value={role} onChange={(e) => setRole(e.target.value as Role | "")}>
+          <option value="">Same as mine{owner ? ` (${roleLabel(owner)})` : ""}</option>
+          {roles.map((r) => (
+            <option key={r} value={r}>
+              {roleLabel(r)}
+            </option>
+          ))}
+        </Select>
+      </Field>
+    </FormDialog>
   );
 }

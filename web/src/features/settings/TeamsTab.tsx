@@ -7,7 +7,8 @@ import { confirm } from "../../lib/confirm";
 import { cx } from "../../lib/cx";
 import { plural } from "../../lib/format";
 import { toast } from "../../lib/toast";
-import { Button, EmptyState, ErrorNote, Field, IconButton, Input, Modal, Select, Spinner, Textarea } from "../../lib/ui";
+import { EmptyPanel } from "../../lib/table";
+import { Button, ErrorNote, Field, FormDialog, IconButton, Input, Select, Spinner, Textarea } from "../../lib/ui";
 import { createTeam, deleteTeam, getTeam, listTeams, listUsers, putMember, removeMember, updateTeam, type Team, type TeamMember, type TeamRole } from "./api";
 import { addableUsers, roleLabel } from "./logic";
 
@@ -36,11 +37,9 @@ export function TeamsTab() {
       ) : teams.isError ? (
         <ErrorNote>{errorMessage(teams.error)}</ErrorNote>
       ) : !list!.length ? (
-        <div className="rounded-lg border border-dashed border-stone-300 bg-white">
-          <EmptyState icon={<UsersRound className="size-8" />} title="No teams yet">
-            Make a team of reviewers, such as “Sustainability” or “Procurement”, to share review work.
-          </EmptyState>
-        </div>
+        <EmptyPanel icon={<UsersRound className="size-8" />} title="No teams yet">
+          Make a team of reviewers, such as “Sustainability” or “Procurement”, to share review work.
+        </EmptyPanel>
       ) : (
         <div className="flex items-start gap-4">
           <ul className="w-64 shrink-0 divide-y divide-stone-100 overflow-hidden rounded-lg border border-stone-200 bg-white shadow-xs" aria-label="Teams">
@@ -250,34 +249,20 @@ function TeamDialog({ team, onClose, onSaved }: { team: Team | null; onClose: ()
     onError: (e) => setError(errorMessage(e)),
   });
   return (
-    <Modal
+    <FormDialog
       title={team ? `Edit “${team.name}”` : "New team"}
       onClose={onClose}
-      footer={
-        <>
-          <Button onClick={onClose}>Cancel</Button>
-          <Button variant="primary" busy={save.isPending} onClick={() => save.mutate()}>
-            {team ? "Save" : "Create team"}
-          </Button>
-        </>
-      }
+      onSubmit={() => save.mutate()}
+      submitLabel={team ? "Save" : "Create team"}
+      busy={save.isPending}
+      error={error}
     >
-      <form
-        className="space-y-3"
-        onSubmit={(e) => {
-          e.preventDefault();
-          save.mutate();
-        }}
-      >
-        {error && <ErrorNote>{error}</ErrorNote>}
-        <Field label="Name" htmlFor="team-name" required>
-          <Input id="team-name" value={name} maxLength={120} onChange={(e) => setName(e.target.value)} placeholder="e.g. Sustainability reviewers" />
-        </Field>
-        <Field label="Description" htmlFor="team-description">
-          <Textarea id="team-description" rows={2} value={description} onChange={(e) => setDescription(e.target.value)} />
-        </Field>
-        <button type="submit" hidden />
-      </form>
-    </Modal>
+      <Field label="Name" htmlFor="team-name" required>
+        <Input id="team-name" value={name} maxLength={120} onChange={(e) => setName(e.target.value)} placeholder="e.g. Sustainability reviewers" />
+      </Field>
+      <Field label="Description" htmlFor="team-description">
+        <Textarea id="team-description" rows={2} value={description} onChange={(e) => setDescription(e.target.value)} />
+      </Field>
+    </FormDialog>
   );
 }

@@ -7,7 +7,8 @@ import { errorMessage } from "../../client/errors";
 import { confirm } from "../../lib/confirm";
 import { formatDateTime, plural, timeAgo } from "../../lib/format";
 import { toast } from "../../lib/toast";
-import { Button, EmptyState, ErrorNote, Field, IconButton, Input, Modal, Select, Spinner, StatusBadge } from "../../lib/ui";
+import { DataTable } from "../../lib/table";
+import { Button, Field, FormDialog, IconButton, Input, Select, StatusBadge } from "../../lib/ui";
 import { useAuth } from "../shell/auth";
 import { createUser, listUsers, updateUser, type UserRead } from "./api";
 import { newUserProblems, ROLES, roleLabel } from "./logic";
@@ -47,71 +48,60 @@ export function UsersTab() {
           New user
         </Button>
       </div>
-      {users.isPending ? (
-        <Spinner />
-      ) : users.isError ? (
-        <ErrorNote>{errorMessage(users.error)}</ErrorNote>
-      ) : data!.length === 0 ? (
-        <div className="rounded-lg border border-dashed border-stone-300 bg-white">
-          <EmptyState icon={<Users className="size-8" />} title="No users yet" />
-        </div>
-      ) : (
-        <div className="overflow-hidden rounded-lg border border-stone-200 bg-white shadow-xs">
-          <table className="w-full text-sm">
-            <thead className="border-b border-stone-200 bg-stone-50 text-left text-xs font-medium text-stone-500">
-              <tr>
-                <th className="px-4 py-2">User</th>
-                <th className="w-32 px-4 py-2">Role</th>
-                <th className="w-28 px-4 py-2">Status</th>
-                <th className="w-40 px-4 py-2">Last sign-in</th>
-                <th className="w-48 px-4 py-2">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-stone-100">
-              {data!.map((u) => (
-                <tr key={u.id} className="hover:bg-stone-50" data-testid="user-row" data-email={u.email}>
-                  <td className="px-4 py-2.5">
-                    <div className="font-medium text-stone-900">
-                      {u.name || u.email}
-                      {u.id === me?.id && <span className="ml-2 rounded bg-stone-100 px-1.5 py-0.5 text-xs font-normal text-stone-500">you</span>}
-                    </div>
-                    <div className="text-xs text-stone-500">{u.email}</div>
-                  </td>
-                  <td className="px-4 py-2.5 text-stone-700" data-testid="user-role">
-                    {roleLabel(u.role)}
-                  </td>
-                  <td className="px-4 py-2.5">
-                    <StatusBadge status={u.active === false ? "inactive" : "active"} />
-                  </td>
-                  <td className="px-4 py-2.5 text-xs text-stone-600" title={formatDateTime(u.last_login_at)}>
-                    {u.last_login_at ? timeAgo(u.last_login_at) : "never"}
-                  </td>
-                  <td className="px-4 py-2.5">
-                    <div className="flex items-center justify-end gap-1">
-                      {u.active === false ? (
-                        <Button size="sm" onClick={() => activate.mutate({ user: u, active: true })}>
-                          Reactivate
-                        </Button>
-                      ) : (
-                        u.id !== me?.id && (
-                          <Button size="sm" variant="ghost" onClick={() => void deactivate(u)}>
-                            Deactivate
-                          </Button>
-                        )
-                      )}
-                      <IconButton label={`Edit ${u.name || u.email}`} onClick={() => setEditing(u)}>
-                        <Pencil className="size-4" />
-                      </IconButton>
-                    </div>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        query={users}
+        rows={data}
+        rowKey={(u) => u.id}
+        rowProps={(u) => ({ "data-testid": "user-row", "data-email": u.email })}
+        className="shadow-xs"
+        empty={{ icon: <Users className="size-8" />, title: "No users yet" }}
+        columns={[
+          {
+            header: "User",
+            cell: (u) => (
+              <>
+                <div className="font-medium text-stone-900">
+                  {u.name || u.email}
+                  {u.id === me?.id && <span className="ml-2 rounded bg-stone-100 px-1.5 py-0.5 text-xs font-normal text-stone-500">you</span>}
+                </div>
+                <div className="text-xs text-stone-500">{u.email}</div>
+              </>
+            ),
+          },
+          { header: "Role", width: "w-32", className: "text-stone-700", testId: "user-role", cell: (u) => roleLabel(u.role) },
+          { header: "Status", width: "w-28", cell: (u) => <StatusBadge status={u.active === false ? "inactive" : "active"} /> },
+          {
+            header: "Last sign-in",
+            width: "w-40",
+            className: "text-xs text-stone-600",
+            title: (u) => formatDateTime(u.last_login_at),
+            cell: (u) => (u.last_login_at ? timeAgo(u.last_login_at) : "never"),
+          },
+          {
+            header: "Actions",
+            hideHeader: true,
+            width: "w-48",
+            cell: (u) => (
+              <div className="flex items-center justify-end gap-1">
+                {u.active === false ? (
+                  <Button size="sm" onClick={() => activate.mutate({ user: u, active: true })}>
+                    Reactivate
+                  </Button>
+                ) : (
+                  u.id !== me?.id && (
+                    <Button size="sm" variant="ghost" onClick={() => void deactivate(u)}>
+                      Deactivate
+                    </Button>
+                  )
+                )}
+                <IconButton label={`Edit ${u.name || u.email}`} onClick={() => setEditing(u)}>
+                  <Pencil className="size-4" />
+                </IconButton>
+              </div>
+            ),
+          },
+        ]}
+      />
       {editing && (
         <UserDialog
           user={editing === "new" ? null : editing}
@@ -157,52 +147,38 @@ function UserDialog({ user, onClose, onSaved }: { user: UserRead | null; onClose
   });
 
   return (
-    <Modal
+    <FormDialog
       title={user ? `Edit ${user.name || user.email}` : "New user"}
       onClose={onClose}
-      footer={
-        <>
-          <Button onClick={onClose}>Cancel</Button>
-          <Button variant="primary" busy={save.isPending} onClick={() => save.mutate()}>
-            {user ? "Save" : "Create user"}
-          </Button>
-        </>
-      }
+      onSubmit={() => save.mutate()}
+      submitLabel={user ? "Save" : "Create user"}
+      busy={save.isPending}
+      error={error}
     >
-      <form
-        className="space-y-3"
-        onSubmit={(e) => {
-          e.preventDefault();
-          save.mutate();
-        }}
+      <Field label="Email" htmlFor="user-email" required={!user} error={problems.email} hint={user ? "The email a user signs in with does not change." : undefined}>
+        <Input id="user-email" type="email" autoComplete="off" value={email} disabled={!!user} onChange={(e) => setEmail(e.target.value)} invalid={!!problems.email} />
+      </Field>
+      <Field label="Name" htmlFor="user-name" hint={user ? undefined : "Shown in the app; the part of the email before @ when left empty."}>
+        <Input id="user-name" value={name} onChange={(e) => setName(e.target.value)} />
+      </Field>
+      <Field label="Role" htmlFor="user-role" hint={ROLES.find((r) => r.role === role)?.description}>
+        <Select id="user-role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
+          {ROLES.map((r) => (
+            <option key={r.role} value={r.role}>
+              {r.label}
+            </option>
+          ))}
+        </Select>
+      </Field>
+      <Field
+        label={user ? "New password" : "Password"}
+        htmlFor="user-password"
+        required={!user}
+        error={problems.password}
+        hint={user ? "Leave empty to keep the current password." : "At least 8 characters. Pass it on to the user safely."}
       >
-        {error && <ErrorNote>{error}</ErrorNote>}
-        <Field label="Email" htmlFor="user-email" required={!user} error={problems.email} hint={user ? "The email a user signs in with does not change." : undefined}>
-          <Input id="user-email" type="email" autoComplete="off" value={email} disabled={!!user} onChange={(e) => setEmail(e.target.value)} invalid={!!problems.email} />
-        </Field>
-        <Field label="Name" htmlFor="user-name" hint={user ? undefined : "Shown in the app; the part of the email before @ when left empty."}>
-          <Input id="user-name" value={name} onChange={(e) => setName(e.target.value)} />
-        </Field>
-        <Field label="Role" htmlFor="user-role" hint={ROLES.find((r) => r.role === role)?.description}>
-          <Select id="user-role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
-            {ROLES.map((r) => (
-              <option key={r.role} value={r.role}>
-                {r.label}
-              </option>
-            ))}
-          </Select>
-        </Field>
-        <Field
-          label={user ? "New password" : "Password"}
-          htmlFor="user-password"
-          required={!user}
-          error={problems.password}
-          hint={user ? "Leave empty to keep the current password." : "At least 8 characters. Pass it on to the user safely."}
-        >
-          <Input id="user-password" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} invalid={!!problems.password} />
-        </Field>
-        <button type="submit" hidden />
-      </form>
-    </Modal>
+        <Input id="user-password" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} invalid={!!problems.password} />
+      </Field>
+    </FormDialog>
   );
 }

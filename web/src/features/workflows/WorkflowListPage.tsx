@@ -1,7 +1,7 @@
-import { useEffect, useRef, useState } from "react";
+import { useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Copy, Download, FilePlus2, LayoutTemplate, Plus, Search, Trash2, Upload, Workflow as WorkflowIcon } from "lucide-react";
+import { Copy, Download, FilePlus2, LayoutTemplate, Plus, Trash2, Upload, Workflow as WorkflowIcon } from "lucide-react";
 import {
   deleteWorkflow,
   exportWorkflow,
@@ -15,7 +15,8 @@ import { confirm } from "../../lib/confirm";
 import { downloadJson, readFileText } from "../../lib/files";
 import { timeAgo } from "../../lib/format";
 import { toast } from "../../lib/toast";
-import { Button, EmptyState, ErrorNote, IconButton, Input, PageHeader, Select, Spinner, StatusBadge, Toggle } from "../../lib/ui";
+import { DataTable, pageCount, Pager, SearchBox, useSearchText } from "../../lib/table";
+import { Button, FileButton, IconButton, PageHeader, Select, StatusBadge, Toggle } from "../../lib/ui";
 import { useAuth } from "../shell/auth";
 import { useTitle } from "../../lib/title";
 import { canEditWorkflows } from "../shell/permissions";
@@ -30,20 +31,10 @@ export function WorkflowListPage() {
   const canEdit = canEditWorkflows(role);
   const navigate = useNavigate();
   const qc = useQueryClient();
-  const [searchText, setSearchText] = useState("");
-  const [search, setSearch] = useState("");
   const [active, setActive] = useState<"" | "true" | "false">("");
   const [page, setPage] = useState(1);
+  const { text: searchText, setText: setSearchText, search } = useSearchText(() => setPage(1));
   const [examplesOpen, setExamplesOpen] = useState(false);
-  const fileRef = useRef<HTMLInputElement>(null);
-
-  useEffect(() => {
-    const t = setTimeout(() => {
-      setSearch(searchText.trim());
-      setPage(1);
-    }, 250);
-    return () => clearTimeout(t);
-  }, [searchText]);
 
   const query = useQuery({
     queryKey: ["workflows", { search, active, page }],
@@ -134,28 +125,16 @@ export function WorkflowListPage() {
   }
 
   const data = query.data;
-  const pages = data ? Math.max(1, Math.ceil(data.count / PAGE_SIZE)) : 1;
+  const pages = pageCount(data?.count, PAGE_SIZE);
 
   return (
     <div className="flex h-full flex-col">
       <PageHeader title="Workflows" subtitle="Collection workflows: triggers, forms, checks, reviews and exports.">
         {canEdit && (
           <>
-            <input
-              ref={fileRef}
-              type="file"
-              accept=".json,application/json"
-              className="hidden"
-              data-testid="import-file"
-              onChange={(e) => {
-                const f = e.target.files?.[0];
-                e.target.value = "";
-                if (f) void importFile(f);
-              }}
-            />
-            <Button icon={<Upload className="size-4" />} onClick={() => fileRef.current?.click()}>
+            <FileButton accept=".json,application/json" testId="import-file" icon={<Upload className="size-4" />} onFile={(f) => void importFile(f)}>
               Import
-            </Button>
+            </FileButton>
             <Button icon={<LayoutTemplate className="size-4" />} onClick={() => setExamplesOpen(true)}>
               From example
             </Button>
@@ -167,17 +146,7 @@ export function WorkflowListPage() {
       </PageHeader>
 
       <div className="flex flex-wrap items-center gap-2 px-6 pt-4">
-        <div className="relative w-72">
-          <Search className="pointer-events-none absolute top-2 left-2.5 size-4 text-stone-400" aria-hidden />
-          <Input
-            type="search"
-            placeholder="Search workflows"
-            aria-label="Search workflows"
-            value={searchText}
-            onChange={(e) => setSearchText(e.target.value)}
-            className="pl-8"
-          />
-        </div>
+        <SearchBox type="search" label="Search workflows" placeholder="Search workflows" value={searchText} onChange={setSearchText} />
         <Select
           aria-label="Filter by state"
           value={active}
@@ -195,14 +164,16 @@ export function WorkflowListPage() {
       </div>
 
       <div className="min-h-0 flex-1 overflow-auto px-6 py-4">
-        {query.isPending ? (
-          <Spinner />
-        ) : query.isError ? (
-          <ErrorNote>{errorMessage(query.error)}</ErrorNote>
-        ) : data && data.data.length === 0 ? (
-          <div className="rounded-lg border border-dashed border-stone-300 bg-white">
-            <EmptyState icon={<WorkflowIcon className="size-8" />} title={search || active ? "No workflow matches" : "No workflows yet"}>
-              {search || active ? (
+        <DataTable
+          query={query}
+          rows={data?.data}
+          rowKey={(w) => w.id}
+          rowProps={() => ({ className: "group", "data-testid": "workflow-row" })}
+          empty={{
+            icon: <WorkflowIcon className="size-8" />,
+            title: search || active ? "No workflow matches" : "No workflows yet",
+            children:
+              search || active ? (
                 "Try another search or filter."
               ) : canEdit ? (
                 <div className="mt-2 flex justify-center gap-2">
@@ -215,91 +186,73 @@ export function WorkflowListPage() {
                 </div>
               ) : (
                 "Workflows built by your team appear here."
-              )}
-            </EmptyState>
-          </div>
-        ) : (
-          <div className="overflow-hidden rounded-lg border border-stone-200 bg-white">
-            <table className="w-full text-sm">
-              <thead className="border-b border-stone-200 bg-stone-50 text-left text-xs font-medium text-stone-500">
-                <tr>
-                  <th className="px-4 py-2">Name</th>
-                  <th className="w-20 px-4 py-2">Active</th>
-                  <th className="w-44 px-4 py-2">Last run</th>
-                  <th className="w-20 px-4 py-2">Version</th>
-                  <th className="w-32 px-4 py-2">Updated</th>
-                  <th className="w-32 px-4 py-2">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-stone-100">
-                {data?.data.map((w) => (
-                  <tr key={w.id} className="group hover:bg-stone-50" data-testid="workflow-row">
-                    <td className="px-4 py-2.5">
-                      <Link to={`/workflows/${encodeURIComponent(w.id)}`} className="font-medium text-stone-900 hover:text-brand-700 hover:underline">
-                        {w.name}
-                      </Link>
-                      <div className="truncate text-xs text-stone-500">
-                        {w.description || <span className="font-mono">{w.id}</span>}
-                      </div>
-                    </td>
-                    <td className="px-4 py-2.5">
-                      <Toggle
-                        label={w.active ? `Deactivate ${w.name}` : `Activate ${w.name}`}
-                        checked={w.active}
-                        disabled={!canEdit || toggle.isPending}
-                        onChange={(value) => toggle.mutate({ id: w.id, value })}
-                      />
-                    </td>
-                    <td className="px-4 py-2.5">
-                      {w.last_run ? (
-                        <Link to={`/runs/${encodeURIComponent(w.last_run.id)}`} className="inline-flex items-center gap-2 hover:underline">
-                          <StatusBadge status={w.last_run.status} />
-                          <span className="text-xs text-stone-500">{timeAgo(w.last_run.started_at)}</span>
-                        </Link>
-                      ) : (
-                        <span className="text-xs text-stone-400">Never run</span>
-                      )}
-                    </td>
-                    <td className="px-4 py-2.5 text-stone-600">v{w.version}</td>
-                    <td className="px-4 py-2.5 text-xs text-stone-500">{timeAgo(w.updated_at)}</td>
-                    <td className="px-2 py-2.5">
-                      <div className="flex justify-end gap-0.5">
-                        <IconButton label={`Export ${w.name}`} onClick={() => void exportOne(w)}>
-                          <Download className="size-4" />
-                        </IconButton>
-                        {canEdit && (
-                          <>
-                            <IconButton label={`Duplicate ${w.name}`} onClick={() => void duplicate(w)}>
-                              <Copy className="size-4" />
-                            </IconButton>
-                            <IconButton label={`Delete ${w.name}`} onClick={() => void remove(w)} className="hover:text-red-600">
-                              <Trash2 className="size-4" />
-                            </IconButton>
-                          </>
-                        )}
-                      </div>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
-        {data && pages > 1 && (
-          <div className="mt-3 flex items-center justify-end gap-2 text-sm text-stone-600">
-            <Button size="sm" disabled={page <= 1} onClick={() => setPage(page - 1)}>
-              Previous
-            </Button>
-            <span>
-              Page {page} of {pages}
-            </span>
-            <Button size="sm" disabled={page >= pages} onClick={() => setPage(page + 1)}>
-              Next
-            </Button>
-          </div>
-        )}
+              ),
+          }}
+          columns={[
+            {
+              header: "Name",
+              cell: (w) => (
+                <>
+                  <Link to={`/workflows/${encodeURIComponent(w.id)}`} className="font-medium text-stone-900 hover:text-brand-700 hover:underline">
+                    {w.name}
+                  </Link>
+                  <div className="truncate text-xs text-stone-500">{w.description || <span className="font-mono">{w.id}</span>}</div>
+                </>
+              ),
+            },
+            {
+              header: "Active",
+              width: "w-20",
+              cell: (w) => (
+                <Toggle
+                  label={w.active ? `Deactivate ${w.name}` : `Activate ${w.name}`}
+                  checked={w.active}
+                  disabled={!canEdit || toggle.isPending}
+                  onChange={(value) => toggle.mutate({ id: w.id, value })}
+                />
+              ),
+            },
+            {
+              header: "Last run",
+              width: "w-44",
+              cell: (w) =>
+                w.last_run ? (
+                  <Link to={`/runs/${encodeURIComponent(w.last_run.id)}`} className="inline-flex items-center gap-2 hover:underline">
+                    <StatusBadge status={w.last_run.status} />
+                    <span className="text-xs text-stone-500">{timeAgo(w.last_run.started_at)}</span>
+                  </Link>
+                ) : (
+                  <span className="text-xs text-stone-400">Never run</span>
+                ),
+            },
+            { header: "Version", width: "w-20", className: "text-stone-600", cell: (w) => `v${w.version}` },
+            { header: "Updated", width: "w-32", className: "text-xs text-stone-500", cell: (w) => timeAgo(w.updated_at) },
+            {
+              header: "Actions",
+              hideHeader: true,
+              width: "w-32",
+              pad: "px-2 py-2.5",
+              cell: (w) => (
+                <div className="flex justify-end gap-0.5">
+                  <IconButton label={`Export ${w.name}`} onClick={() => void exportOne(w)}>
+                    <Download className="size-4" />
+                  </IconButton>
+                  {canEdit && (
+                    <>
+                      <IconButton label={`Duplicate ${w.name}`} onClick={() => void duplicate(w)}>
+                        <Copy className="size-4" />
+                      </IconButton>
+                      <IconButton label={`Delete ${w.name}`} onClick={() => void remove(w)} className="hover:text-red-600">
+                        <Trash2 className="size-4" />
+                      </IconButton>
+                    </>
+                  )}
+                </div>
+              ),
+            },
+          ]}
+        />
+        <Pager page={page} pages={pages} onPage={setPage} />
       </div>
       {examplesOpen && <ExamplesDialog onClose={() => setExamplesOpen(false)} onCreated={refresh} />}
     </div>
