@@ -580,7 +580,7 @@ class _Cond:
         names = self.names
         if names is None:
             return self.run(scope)
-        if self.pause:
+        if self.pause > 0:
             self.pause -= 1
             return self.run(scope)
         key = _memo_key(scope, names)
@@ -795,7 +795,7 @@ def _date(f: DateField) -> Converter:
     known: dict[str, tuple[Any, Any, Any]] = {}
     #: "today" somewhere on Earth, by the UTC hour it was worked out in: the earliest date not
     #: in the past (12 hours behind UTC) and the latest not in the future (14 hours ahead)
-    today = [-1, None, None]
+    today: list[tuple[int, Any, Any]] = [(-1, None, None)]  # replaced whole, so threads see one hour's bounds
 
     def read(raw: str) -> tuple[Any, Any, Any]:
         s = raw.strip()
@@ -834,13 +834,14 @@ def _date(f: DateField) -> Converter:
         if lo_today or hi_today:
             # the bounds move on whole UTC hours only, so they are worked out once an hour
             hour = int(time.time() // 3600)
-            if today[0] != hour:
+            known_hour, earliest, latest = today[0]
+            if known_hour != hour:
                 now = datetime.fromtimestamp(hour * 3600, UTC)
-                today[1:] = [(now - timedelta(hours=12)).date(), (now + timedelta(hours=14)).date()]
-                today[0] = hour
-            if lo_today and d < today[1]:
+                earliest, latest = (now - timedelta(hours=12)).date(), (now + timedelta(hours=14)).date()
+                today[0] = (hour, earliest, latest)
+            if lo_today and d < earliest:
                 return None, ("min", f"{label} cannot be in the past")
-            if hi_today and d > today[2]:
+            if hi_today and d > latest:
                 return None, ("max", f"{label} cannot be in the future")
         return (iso if iso is not None else d.isoformat()), None
 
