@@ -70,6 +70,15 @@ def test_the_responses_list_keeps_its_filters_after_opening_a_response(page: Any
     # typing goes on from the kept text, and clearing the filters empties the box for good
     page.get_by_label("Recipient email").fill(f"piotr.{tag}@plastics.example")
     expect(page.get_by_test_id("response-row")).to_have_count(1)
+
+    # a filter chosen while the search box still waits to write stays chosen
+    page.get_by_label("Recipient email").fill(anna)
+    page.get_by_label("Status").select_option(label="approved")
+    page.wait_for_timeout(600)
+    expect(page.get_by_label("Status")).to_have_value("approved")
+    expect(page.get_by_label("Recipient email")).to_have_value(anna)
+    expect(page.get_by_test_id("response-row")).to_have_count(1)
+    assert listed(page) == [f"/responses/{ids[0]}"]
     page.get_by_role("button", name="Clear filters").click()
     expect(page.get_by_label("Recipient email")).to_have_value("")
     page.wait_for_timeout(600)
