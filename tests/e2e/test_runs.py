@@ -52,6 +52,10 @@ def test_a_failed_run_shows_its_error_and_retries_from_the_failed_node(page: Any
     expect(page.locator("header").get_by_text("completed", exact=True)).to_be_visible(timeout=30_000)
     expect(b.node("store").get_by_test_id("node-run-status")).to_have_attribute("data-status", "completed")
     shot(page, "run-retried")
+    # back to the list as it was left: the same filters
+    page.get_by_role("button", name="Back to runs").click()
+    expect(page).to_have_url(re.compile(rf"/runs\?(?=.*status=failed)(?=.*workflow_id={wid})"))
+    expect(page.get_by_role("combobox", name="Status")).to_have_value("failed")
 
 
 def test_one_node_is_tested_on_output_pinned_from_an_earlier_run(page: Any, server: Server) -> None:

@@ -3,7 +3,7 @@
  * and time; a node's panel shows its input, output and error. Cancel and retry from here.
  */
 import { useEffect, useRef, useState } from "react";
-import { Link, useNavigate, useParams } from "react-router";
+import { Link, useLocation, useNavigate, useParams } from "react-router";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { ReactFlowProvider } from "@xyflow/react";
 import { AlertTriangle, ArrowLeft, Ban, PencilLine, RotateCcw } from "lucide-react";
@@ -13,6 +13,7 @@ import type { Run } from "../../client/types";
 import { cx } from "../../lib/cx";
 import { confirm } from "../../lib/confirm";
 import { formatDateTime, formatDuration } from "../../lib/format";
+import { backTo } from "../../lib/params";
 import { toast } from "../../lib/toast";
 import { useTitle } from "../../lib/title";
 import { Button, ErrorNote, IconButton, Spinner, StatusBadge } from "../../lib/ui";
@@ -61,6 +62,7 @@ function useSelected(): FlowNode | null {
 
 function RunView({ store, runId }: { store: EditorStore; runId: string }) {
   const navigate = useNavigate();
+  const location = useLocation();
   const qc = useQueryClient();
   const canRun = canRunWorkflows(useAuth((s) => s.user?.role));
   const specs = useNodeSpecs();
@@ -121,7 +123,7 @@ function RunView({ store, runId }: { store: EditorStore; runId: string }) {
           toast.success("The run goes on from the failed step");
         } else {
           toast.success("Started a new run");
-          navigate(`/runs/${encodeURIComponent(answer.id)}`);
+          navigate(`/runs/${encodeURIComponent(answer.id)}`, { state: location.state });
         }
       }
     } catch (e) {
@@ -136,7 +138,7 @@ function RunView({ store, runId }: { store: EditorStore; runId: string }) {
     return (
       <div className="space-y-3 p-6">
         <ErrorNote>{defError ?? errorMessage(run.error)}</ErrorNote>
-        <Link to="/runs" className="text-sm text-brand-700 hover:underline">Back to runs</Link>
+        <Link to={backTo(location.state, "/runs")} className="text-sm text-brand-700 hover:underline">Back to runs</Link>
       </div>
     );
   }
@@ -148,7 +150,7 @@ function RunView({ store, runId }: { store: EditorStore; runId: string }) {
   return (
     <div className="flex h-full flex-col">
       <header className="flex h-12 shrink-0 items-center gap-2 border-b border-stone-200 bg-white px-2">
-        <IconButton label="Back to runs" onClick={() => navigate("/runs")}>
+        <IconButton label="Back to runs" onClick={() => navigate(backTo(location.state, "/runs"))}>
           <ArrowLeft className="size-4" />
         </IconButton>
         <div className="min-w-0">

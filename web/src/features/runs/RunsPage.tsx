@@ -1,13 +1,13 @@
 /** Execution history: every run with its status, filtered by workflow, status and date. */
 import { useMemo } from "react";
-import { Link, useNavigate, useSearchParams } from "react-router";
+import { Link, useLocation, useNavigate, useSearchParams } from "react-router";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { History } from "lucide-react";
 import { listRuns, listWorkflows } from "../../client/api";
 import type { RunSummary } from "../../client/types";
 import { formatDateTime, formatDuration, timeAgo } from "../../lib/format";
 import { useTitle } from "../../lib/title";
-import { pageParam, patchParams } from "../../lib/params";
+import { pageParam, patchParams, type FromList } from "../../lib/params";
 import { DataTable, FilterField, pageCount, Pager } from "../../lib/table";
 import { Button, Input, PageHeader, Select, StatusBadge } from "../../lib/ui";
 
@@ -32,6 +32,8 @@ export function runError(error: unknown): string | null {
 export function RunsPage() {
   useTitle("Runs");
   const navigate = useNavigate();
+  const location = useLocation();
+  const from: FromList = { from: location.pathname + location.search };
   const [params, setParams] = useSearchParams();
   const workflowId = params.get("workflow_id") ?? "";
   const status = params.get("status") ?? "";
@@ -105,7 +107,7 @@ export function RunsPage() {
           query={query}
           rows={data?.data}
           rowKey={(r) => r.id}
-          rowProps={(r) => ({ className: "cursor-pointer", onClick: () => navigate(`/runs/${encodeURIComponent(r.id)}`), "data-testid": "run-row" })}
+          rowProps={(r) => ({ className: "cursor-pointer", onClick: () => navigate(`/runs/${encodeURIComponent(r.id)}`, { state: from }), "data-testid": "run-row" })}
           empty={{
             icon: <History className="size-8" />,
             title: filtered ? "No run matches these filters" : "No runs yet",
@@ -117,7 +119,7 @@ export function RunsPage() {
               header: "Workflow",
               cell: (r) => (
                 <>
-                  <Link to={`/runs/${encodeURIComponent(r.id)}`} className="font-medium text-stone-900 hover:text-brand-700 hover:underline" onClick={(e) => e.stopPropagation()}>
+                  <Link to={`/runs/${encodeURIComponent(r.id)}`} state={from} className="font-medium text-stone-900 hover:text-brand-700 hover:underline" onClick={(e) => e.stopPropagation()}>
                     {r.workflow_name || names.get(r.workflow_id) || r.workflow_id}
                   </Link>
                   <span className="ml-2 font-mono text-xs text-stone-400">v{r.version}</span>
