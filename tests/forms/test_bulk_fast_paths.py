@@ -220,3 +220,14 @@ def test_rows_are_checked_here_when_no_worker_can_be_started(tmp_path: Path, mon
     here = outcomes(path, workers=0)
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", NoProcesses)
     assert outcomes(path, workers=2) == here
+
+
+def test_workers_are_used_only_with_several_cores_and_one_of_them_idle(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(bulk.os, "getloadavg", lambda: (0.3, 0.3, 0.3))
+    assert bulk._cores() == 2
+    monkeypatch.setattr(bulk.os, "getloadavg", lambda: (1.5, 1.0, 1.0))
+    assert bulk._cores() == 0
+    monkeypatch.setattr(bulk.os, "sched_getaffinity", lambda pid: {0})
+    monkeypatch.setattr(bulk.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert bulk._cores() == 0

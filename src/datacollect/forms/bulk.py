@@ -18,8 +18,8 @@
   reason, and the good rows go on.
 * **Streaming**: rows are read one at a time from a file on disk (a blob is first copied to a
   temporary file in chunks), so memory stays bounded whatever the file's size.
-* **Workers**: a large CSV file (``PARALLEL_MIN_BYTES``) is checked by forked worker processes,
-  one per core, that each hold a copy of the same compiled validator, while this process reads
+* **Workers**: a large CSV file (``PARALLEL_MIN_BYTES``) is checked, when a core is idle, by
+  forked worker processes, one per core, that each hold a copy of the same compiled validator, while this process reads
   the file and hands them chunks of rows; a few chunks per worker are in flight at a time, and
   the outcomes come back in file order, the same as when every row is checked here.
 """
@@ -248,7 +248,8 @@ def import_rows(schema: FormSchema, path: Path | str, *, fmt: str | None = None,
 
     ``workers``: processes that check the rows while this one reads the file (the outcomes
     come back in file order, and are the same as without them); ``None`` uses one per core
-    for a CSV file of at least ``PARALLEL_MIN_BYTES``, ``0`` checks every row here."""
+    for a CSV file of at least ``PARALLEL_MIN_BYTES`` when a core is idle, ``0`` checks every
+    row here."""
     path = Path(path)
     if fmt is None:
         with open(path, "rb") as f:
@@ -278,11 +279,18 @@ def _can_fork() -> bool:
 
 
 def _cores() -> int:
+    """Workers for a large file: one per core, when at least one core is idle (by the load
+    average). On a busy machine workers do not help: passing the rows to them and the outcomes
+    back costs more CPU than they save, so the rows are checked here."""
     try:
         n = len(os.sched_getaffinity(0))
     except AttributeError:
         n = os.cpu_count() or 1
-    return n if n > 1 else 0
+    try:
+        idle = n - os.getloadavg()[0]
+    except OSError:
+        idle = n
+    return n if n > 1 and idle >= 1 else 0
 
 
 Row = tuple[int, bool, dict[str, Any], list[dict[str, Any]], dict[str, Any]]
