@@ -31,6 +31,7 @@ import io
 import multiprocessing
 import os
 import re
+import signal
 import tempfile
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -300,6 +301,15 @@ _worker_reader: RowReader | None = None
 def _start_worker(reader: RowReader) -> None:
     global _worker_reader
     _worker_reader = reader
+    # a forked worker must not answer for the process it was forked from: it drops the event
+    # loop's signal wake-up (a signal here would wake that loop as if it had been signalled),
+    # ends on SIGTERM and leaves Ctrl-C to the reading process, which stops the workers
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: nothing was inherited to undo
+        pass
 
 
 def _check_chunk(chunk: list[tuple[int, list[Any]]]) -> list[Row]:
