@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import multiprocessing
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -126,9 +125,9 @@ def test_a_large_file_is_checked_by_workers_without_being_asked(tmp_path: Path, 
     used: list[int] = []
     real = bulk._check_in_workers
 
-    def spy(reader: Any, rows: Any, workers: int) -> Any:
-        used.append(workers)
-        return real(reader, rows, workers)
+    def spy(*args: Any) -> Any:
+        used.append(args[-1])  # the workers
+        return real(*args)
 
     monkeypatch.setattr(bulk, "_check_in_workers", spy)
     monkeypatch.setattr(bulk, "_cores", lambda: 2)
@@ -234,27 +233,12 @@ def test_workers_are_used_only_with_several_cores_and_one_of_them_idle(monkeypat
     assert bulk._cores() == 0
 
 
-async def test_workers_forked_from_a_process_with_an_event_loop_leave_its_signals_alone(tmp_path: Path,
-                                                                                        small_chunks: None) -> None:
+async def test_workers_started_from_a_servers_thread_give_the_same_outcomes_and_are_gone_after(
+        tmp_path: Path, small_chunks: None) -> None:
     import asyncio
-    import signal
 
     path = messy_file(tmp_path / "messy.csv", 30)
-    got: list[int] = []
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGUSR1, got.append, 1)
-    try:
-        here = outcomes(path, workers=0)
-        rows = import_rows(SCHEMA, path, workers=2)
-        first = [next(rows), next(rows)]  # the unknown column, then the first row, from a worker
-        workers = multiprocessing.active_children()
-        assert workers
-        for child in workers:  # a signal sent to a worker alone
-            os.kill(child.pid, signal.SIGUSR1)
-        await asyncio.sleep(0.3)
-        rest = list(rows)
-        await asyncio.sleep(0.2)
-        assert got == []  # the loop here was not woken as if it had been signalled
-        assert [(o.line, o.ok, o.answers, o.errors, o.row) for o in [*first, *rest]] == here
-    finally:
-        loop.remove_signal_handler(signal.SIGUSR1)
+    here = outcomes(path, workers=0)
+    # as the BulkImport node does: in a thread beside the server's event loop
+    assert await asyncio.to_thread(outcomes, path, workers=2) == here
+    assert multiprocessing.active_children() == []

@@ -19,8 +19,8 @@
 * **Streaming**: rows are read one at a time from a file on disk (a blob is first copied to a
   temporary file in chunks), so memory stays bounded whatever the file's size.
 * **Workers**: a large CSV file (``PARALLEL_MIN_BYTES``) is checked, when a core is idle, by
-  forked worker processes, one per core, that each hold a copy of the same compiled validator, while this process reads
-  the file and hands them chunks of rows; a few chunks per worker are in flight at a time, and
+  worker processes, one per core (fresh interpreters that each compile the same validator from
+  the form), while this process reads the file and hands them chunks of rows; a few chunks per worker are in flight at a time, and
   the outcomes come back in file order, the same as when every row is checked here.
 """
 
@@ -257,7 +257,9 @@ def import_rows(schema: FormSchema, path: Path | str, *, fmt: str | None = None,
             fmt = detect_format(path.name, f.read(4))
     rows = read_xlsx(path, sheet) if fmt == "xlsx" else read_csv(path, delimiter)
     reader: RowReader | None = None
+    header: list[Any] = []
     for line, cells in rows:
+        header = cells
         reader = RowReader(schema, cells, mapping)
         if reader.unknown:
             yield Outcome(line, False, {}, [{"field": c, "code": "unknown_column",
@@ -268,15 +270,10 @@ def import_rows(schema: FormSchema, path: Path | str, *, fmt: str | None = None,
         raise InvalidInput("The file is empty: it needs a header row with the field names")
     if workers is None:
         workers = _cores() if fmt == "csv" and path.stat().st_size >= PARALLEL_MIN_BYTES else 0
-    if workers > 0 and _can_fork():
-        yield from _check_in_workers(reader, rows, workers)
+    if workers > 0 and not multiprocessing.current_process().daemon:  # a pool's worker may not have children
+        yield from _check_in_workers(schema, header, mapping, rows, workers)
         return
     yield from _check_here(reader, rows)
-
-
-def _can_fork() -> bool:
-    """Workers are forked; a daemonic process (a pool's worker) may not have children."""
-    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
 
 
 def _cores() -> int:
@@ -298,18 +295,11 @@ Row = tuple[int, bool, dict[str, Any], list[dict[str, Any]], dict[str, Any]]
 _worker_reader: RowReader | None = None
 
 
-def _start_worker(reader: RowReader) -> None:
+def _start_worker(schema: FormSchema, header: list[Any], mapping: dict[str, str] | None) -> None:
+    """In a worker (a fresh interpreter): the same reader and validator, compiled from the form."""
     global _worker_reader
-    _worker_reader = reader
-    # a forked worker must not answer for the process it was forked from: it drops the event
-    # loop's signal wake-up (a signal here would wake that loop as if it had been signalled),
-    # ends on SIGTERM and leaves Ctrl-C to the reading process, which stops the workers
-    try:
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread: nothing was inherited to undo
-        pass
+    _worker_reader = RowReader(schema, header, mapping)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the reading process's: it stops the workers
 
 
 def _check_chunk(chunk: list[tuple[int, list[Any]]]) -> list[Row]:
@@ -325,20 +315,24 @@ def _check_chunk(chunk: list[tuple[int, list[Any]]]) -> list[Row]:
     return out
 
 
-def _check_in_workers(reader: RowReader, rows: Iterator[tuple[int, list[Any]]], workers: int) -> Iterator[Outcome]:
-    """This process reads the rows and hands them in chunks to forked workers that hold the
-    form's compiled validator; at most ``CHUNKS_PER_WORKER`` chunks per worker are in flight, so
-    memory stays bounded however long the file is, and outcomes come back in file order."""
+def _check_in_workers(schema: FormSchema, header: list[Any], mapping: dict[str, str] | None,
+                      rows: Iterator[tuple[int, list[Any]]], workers: int) -> Iterator[Outcome]:
+    """This process reads the rows and hands them in chunks to worker processes that compile the
+    form's validator once; at most ``CHUNKS_PER_WORKER`` chunks per worker are in flight, so
+    memory stays bounded however long the file is, and outcomes come back in file order.
+
+    The workers are fresh interpreters (``spawn``), not forks: this runs in a thread of a server
+    whose other threads may hold locks at the moment of a fork, which a forked child would
+    inherit held. Starting one costs about half a second, small beside the files sent here."""
     from concurrent.futures import ProcessPoolExecutor
 
-    # fork: the workers start with the validator already compiled (the same object, copied)
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_start_worker, initargs=(reader,))
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_start_worker, initargs=(schema, header, mapping))
     try:
         pool.submit(int).result()  # the first worker starts now, or cannot
     except OSError:  # no process can be started (out of processes or memory): checked here
         pool.shutdown(wait=False, cancel_futures=True)
-        yield from _check_here(reader, rows)
+        yield from _check_here(RowReader(schema, header, mapping), rows)
         return
     pending: deque[Any] = deque()
     try:

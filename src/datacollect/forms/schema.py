@@ -420,6 +420,12 @@ class FormSchema(_Model):
 
     _compiled: Any = PrivateAttr(default=None)
 
+    def __getstate__(self) -> dict[Any, Any]:
+        """A pickled form (for a bulk import's worker processes) leaves its compiled validator
+        behind: the other process compiles its own from the form."""
+        state = super().__getstate__()
+        return {**state, "__pydantic_private__": {**(state.get("__pydantic_private__") or {}), "_compiled": None}}
+
     @model_validator(mode="wrap")
     @classmethod
     def _validate(cls, data: Any, handler: Any) -> FormSchema:
