@@ -89,49 +89,64 @@ class ReviewsService:
                      **({"payload": payload(d.item)} if d.item is not None else {})} for d in done]
 
     # -- telling the workflows -------------------------------------------------------------
-    def after_commit(self, item_ids: list[str]) -> None:
-        """Decisions on these items were committed: wake their workflows in the background."""
-        if not item_ids:
-            return
+    def after_commit(self, item_ids: list[str], *, waiting: list[str] | None = None) -> None:
+        """Decisions on these items were committed: wake their workflows and tell webhook
+        subscribers, in the background. ``waiting``: the items a workflow waits for, when the
+        caller knows (else each is looked up)."""
+        if waiting is not None and not waiting and not self._publishing():
+            return  # nobody to wake, nobody subscribed
         ids = list(item_ids)
+        if not ids:
+            return
         try:
             asyncio.get_running_loop()
         except RuntimeError:  # a worker thread (a sync endpoint): start it on the platform's loop
             if self._loop is not None and not self._loop.is_closed():
-                self._loop.call_soon_threadsafe(self._spawn, ids)
+                self._loop.call_soon_threadsafe(self._spawn, ids, waiting)
                 return
             try:
                 import anyio.from_thread
 
-                anyio.from_thread.run_sync(self._spawn, ids)
+                anyio.from_thread.run_sync(self._spawn, ids, waiting)
             except Exception:  # no loop at all (a CLI call): the tick tells them
                 log.debug("no event loop to tell %d review decisions now; the tick will", len(ids))
             return
-        self._spawn(ids)
+        self._spawn(ids, waiting)
 
-    def _spawn(self, ids: list[str]) -> None:
+    def _spawn(self, ids: list[str], waiting: list[str] | None = None) -> None:
         loop = asyncio.get_running_loop()
         self._loop = loop
-        task = loop.create_task(self._notify_logged(ids))
+        task = loop.create_task(self._notify_logged(ids, waiting))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _notify_logged(self, ids: list[str]) -> None:
+    async def _notify_logged(self, ids: list[str], waiting: list[str] | None = None) -> None:
+        told = ids if waiting is None else waiting
         try:
-            await self.notify(ids)
+            if told:
+                await self.notify(told)
         except Exception:  # the tick tells them again
-            log.exception("could not tell the workflows waiting for %d review decisions", len(ids))
+            log.exception("could not tell the workflows waiting for %d review decisions", len(told))
         try:
-            await asyncio.to_thread(self.publish, ids)
+            if self._publishing():
+                await asyncio.to_thread(self.publish, ids)
         except Exception:
             log.exception("could not publish %d review decisions to webhook subscribers", len(ids))
+
+    def _hub(self) -> Any:
+        return getattr(self.services.extra.get("integrations") if self.services else None, "webhooks", None)
+
+    def _publishing(self) -> bool:
+        """Whether an outgoing webhook subscribes to review decisions (read from memory)."""
+        hub = self._hub()
+        return hub is not None and any("review.decided" in sub["events"] or "*" in sub["events"]
+                                       for sub in hub.subscriptions())
 
     def publish(self, item_ids: list[str]) -> int:
         """``review.decided`` for outgoing webhook subscribers, once per decision (the key is the
         item's id and version)."""
-        hub = getattr(self.services.extra.get("integrations") if self.services else None, "webhooks", None)
-        if hub is None or not any("review.decided" in sub["events"] or "*" in sub["events"]
-                                  for sub in hub.subscriptions()):
+        hub = self._hub()
+        if not self._publishing():
             return 0
         n = 0
         for i in range(0, len(item_ids), 500):

@@ -406,8 +406,13 @@ def _write(platform: Any) -> Any:
     return platform.db.write()
 
 
-def _tell(platform: Any, ids: list[str]) -> None:
-    platform.services.extra["reviews"].after_commit(ids)
+def _tell(platform: Any, ids: list[str], waiting: list[str] | None = None) -> None:
+    platform.services.extra["reviews"].after_commit(ids, waiting=waiting)
+
+
+def _waiting(it: ReviewItem) -> list[str]:
+    """The item, when a workflow waits to hear its decision (else nobody to wake)."""
+    return [it.id] if it.notify_pending else []
 
 
 # -- teams ---------------------------------------------------------------------------------
@@ -599,8 +604,8 @@ def approve(item_id: str, platform: PlatformDep, body: ApproveWrite | None = Non
         outcome = decisions.approve(s, reviewer(p), item_id, (body or ApproveWrite()).reason)
         it = s.get(ReviewItem, item_id)  # the decision loaded it: no second read
         assert it is not None
-        out = DecisionRead(outcome=outcome, item=_item(s, it))
-    _tell(platform, [item_id])
+        out, waiting = DecisionRead(outcome=outcome, item=_item(s, it)), _waiting(it)
+    _tell(platform, [item_id], waiting)
     return out
 
 
@@ -610,8 +615,8 @@ def reject(item_id: str, body: RejectWrite, platform: PlatformDep,
            p: Principal = require("reviews:decide")) -> DecisionRead:
     with _write(platform) as s:
         it = decisions.reject(s, reviewer(p), item_id, body.reason)
-        out = DecisionRead(outcome="rejected", item=_item(s, it))
-    _tell(platform, [item_id])
+        out, waiting = DecisionRead(outcome="rejected", item=_item(s, it)), _waiting(it)
+    _tell(platform, [item_id], waiting)
     return out
 
 
@@ -623,8 +628,8 @@ def request_changes(item_id: str, body: ChangesWrite, platform: PlatformDep,
     the comments; the resubmission comes back to the same reviewer."""
     with _write(platform) as s:
         it = decisions.request_changes(s, reviewer(p), item_id, body.comments, body.message)
-        out = DecisionRead(outcome="changes_requested", item=_item(s, it))
-    _tell(platform, [item_id])
+        out, waiting = DecisionRead(outcome="changes_requested", item=_item(s, it)), _waiting(it)
+    _tell(platform, [item_id], waiting)
     return out
 
 
