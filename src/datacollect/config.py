@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     response_retention_days: float | None = Field(
         None, description="Days a form response (with its files, review values and run data) is kept before it is "
                           "erased; unset keeps responses. A form's own settings.retention_days wins over it.")
+    run_data_blob_bytes: int = Field(
+        256 * 1024, ge=0, description="A node's input, output or state larger than this (bytes of JSON) is kept in the "
+                                      "blob store, its run's row holding a reference; 0 keeps all run data in the "
+                                      "database.")
     run_data_days: float | None = Field(
         30, description="Days after a run finished before its nodes' inputs and outputs are removed (its "
                         "summary stays); a workflow's settings.retention.run_data_days wins. Unset: kept.")

@@ -16,6 +16,7 @@ from datacollect.config import Settings, get_settings
 from datacollect.db.migrate import upgrade
 from datacollect.db.models import WebhookRoute
 from datacollect.db.retention import Policy, RunRetention
+from datacollect.db.run_data import RunData, attach
 from datacollect.db.services import EngineSubRuns, SqlDataSources, SqlHistory, SqlMappings, SqlSchedules
 from datacollect.db.session import Database
 from datacollect.db.store import SqlStore
@@ -64,6 +65,8 @@ class Platform:
         runner.limits = dict(settings.concurrency_limits)
         services.subruns = EngineSubRuns(runner)
         _add_forms(settings, db, services, runner)
+        if services.blobs is not None and settings.run_data_blob_bytes > 0:  # large run data to the blob store
+            attach(db.engine, RunData(services.blobs, settings.run_data_blob_bytes))
         add_reviews(settings, db, services, runner)  # review queues, the Review node's port
         add_integrations(settings, db, services, runner)  # connections, ERP ledger, webhooks out, email
         metrics = for_platform(db, __version__, process)

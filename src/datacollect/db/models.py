@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from datacollect.db.run_data import RunDataJSON
 from datacollect.db.types import JSONText, UTCDateTime
 
 NAMING = {
@@ -182,10 +183,11 @@ class Activation(Base):
     lane: Mapped[str] = mapped_column(String(400))
     status: Mapped[str] = mapped_column(String(12))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    input: Mapped[Any] = mapped_column(JSONText, nullable=True)
-    output: Mapped[Any] = mapped_column(JSONText, nullable=True)
+    #: input, output and state above ``run_data_blob_bytes`` are in the blob store (db/run_data.py)
+    input: Mapped[Any] = mapped_column(RunDataJSON, nullable=True)
+    output: Mapped[Any] = mapped_column(RunDataJSON, nullable=True)
     error: Mapped[Any] = mapped_column(JSONText, nullable=True)
-    state: Mapped[Any] = mapped_column(JSONText, nullable=True)
+    state: Mapped[Any] = mapped_column(RunDataJSON, nullable=True)
     event: Mapped[Any] = mapped_column(JSONText, nullable=True)
     emitted: Mapped[int] = mapped_column(Integer, default=0)
     item_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, s
 
 from datacollect.db.limits_models import ConcurrencySlot
 from datacollect.db.models import Activation, PendingEvent, Run, Workflow, WorkflowVersion
+from datacollect.db.run_data import COLUMNS, RunData, Writes, attached, has_ref
 from datacollect.db.session import Database
 from datacollect.engine.store import Row
 
@@ -42,6 +43,7 @@ _TAKE_WAITING = (
             leased_by=bindparam("leased_by"), lease_until=bindparam("lease_until"), attempts=A.c.attempts + 1,
             started_at=func.coalesce(A.c.started_at, bindparam("_now", type_=A.c.started_at.type)))
     .returning(*A.c))
+_RUN_DATA = frozenset(COLUMNS)
 _UPDATES: dict[tuple[frozenset[str], tuple[tuple[str, bool], ...]], Any] = {}
 _RUN_UPDATES: dict[frozenset[str], Any] = {}
 
@@ -58,9 +60,11 @@ def _update_activation_stmt(keys: frozenset[str], expect: tuple[tuple[str, bool]
 
 
 class SqlTx:
-    def __init__(self, conn: Connection, pg: bool) -> None:
+    def __init__(self, conn: Connection, pg: bool, run_data: RunData | None = None) -> None:
         self.c = conn
         self.pg = pg
+        #: large inputs, outputs and states go to the blob store (db/run_data.py)
+        self.blobs = Writes(run_data, conn) if run_data is not None else None
 
     # workflows
     def workflow_version(self, workflow_id: str, version: int | None = None) -> Row | None:
@@ -99,9 +103,13 @@ class SqlTx:
 
     # activations
     def insert_activations(self, rows: list[Row]) -> None:
+        if self.blobs is not None:
+            rows = [self.blobs.offload_row(r) for r in rows]
         self.c.execute(_INSERT_ACTS, rows)
 
     def update_activation(self, act_id: str, values: Row, expect: Row | None = None) -> bool:
+        if self.blobs is not None and not _RUN_DATA.isdisjoint(values):
+            values = {k: self.blobs.offload(act_id, k, v) if k in _RUN_DATA else v for k, v in values.items()}
         exp = tuple(sorted((k, v is None) for k, v in (expect or {}).items()))
         stmt = _update_activation_stmt(frozenset(values), exp)
         params = {"_id": act_id, **values}
@@ -112,6 +120,8 @@ class SqlTx:
 
     def delete_activations(self, ids: list[str]) -> None:
         if ids:
+            if self.blobs is not None:
+                self.blobs.dropped += self.c.scalars(select(A.c.id).where(A.c.id.in_(ids), has_ref(A))).all()
             self.c.execute(delete(A).where(A.c.id.in_(ids)))
 
     def get_activation(self, act_id: str) -> Row | None:
@@ -221,8 +231,17 @@ class SqlStore:
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTx]:
-        with self._writer.begin() as conn:
-            yield SqlTx(conn, self.pg)
+        tx: SqlTx | None = None
+        try:
+            with self._writer.begin() as conn:
+                tx = SqlTx(conn, self.pg, attached(conn))
+                yield tx
+        except BaseException:
+            if tx is not None and tx.blobs is not None:
+                tx.blobs.rollback()
+            raise
+        if tx is not None and tx.blobs is not None:
+            tx.blobs.commit()
 
 
 __all__ = ["SqlStore", "SqlTx", "bindparam", "Any"]

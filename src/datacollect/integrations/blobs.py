@@ -19,6 +19,7 @@ import asyncio
 import hashlib
 import os
 import re
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -112,6 +113,33 @@ class FileBlobStore:
     async def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
+    # whole small objects, from code that cannot await (the engine's store, in its transaction)
+    def write_bytes(self, key: str, data: bytes) -> None:
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def read_bytes(self, key: str) -> bytes:
+        try:
+            return self.path(key).read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"There is no file '{key}'") from None
+
+    def delete_now(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+    def delete_prefix_now(self, prefix: str) -> None:
+        """Every blob whose key is under the folder ``prefix`` (ending in /)."""
+        folder = self.path(prefix.rstrip("/"))
+        if folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+
 
 class S3BlobStore:
     """Blobs in an S3 bucket (AWS, MinIO, Ceph, Garage... anything speaking S3)."""
@@ -201,6 +229,29 @@ class S3BlobStore:
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self.client.delete_object, Bucket=self.bucket, Key=self._k(key))
+
+    # whole small objects, from code that cannot await (the engine's store, in its transaction)
+    def write_bytes(self, key: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._k(key), Body=data, ContentType="application/json")
+
+    def read_bytes(self, key: str) -> bytes:
+        try:
+            res = self.client.get_object(Bucket=self.bucket, Key=self._k(key))
+        except self.client.exceptions.NoSuchKey:
+            raise NotFound(f"There is no file '{key}'") from None
+        with res["Body"] as body:
+            return bytes(body.read())
+
+    def delete_now(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._k(key))
+
+    def delete_prefix_now(self, prefix: str) -> None:
+        """Every blob whose key starts with ``prefix`` (a folder, ending in /)."""
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._k(prefix))
+        for page in pages:
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
 
     async def exists(self, key: str) -> bool:
         try:

@@ -58,6 +58,8 @@ from datacollect.db.forms_models import (
 )
 from datacollect.db.integrations_models import EmailMessage, ErpExport, WebhookDelivery
 from datacollect.db.models import Activation, AuditEntry, DataSource, HistoryValue, PendingEvent, Run
+from datacollect.db.run_data import COLUMNS as BLOB_COLUMNS
+from datacollect.db.run_data import attached, has_ref, ref_key
 from datacollect.errors import InvalidInput
 from datacollect.reviews import decisions as review_decisions
 from datacollect.reviews.models import ReviewComment, ReviewEvent, ReviewItem
@@ -198,8 +200,41 @@ def _review_items(session: Session, subject: Subject) -> list[ReviewItem]:
 
 
 def _activations(session: Session, terms: list[str]) -> list[Activation]:
+    """Activations whose run data mentions the person: found by their text in the database,
+    and among those keeping run data in the blob store, by the values read back."""
     cols = [Activation.__table__.c[c] for c in RUN_COLUMNS]
-    return list(session.scalars(select(Activation).where(_mentioning(cols, terms))))
+    rows = session.scalars(select(Activation).where(or_(_mentioning(cols, terms), has_ref(Activation.__table__))))
+    return [a for a in rows if any(mentions(getattr(a, c), terms) for c in RUN_COLUMNS)]
+
+
+def _scrub_activations(session: Session, terms: list[str], out: Erasure) -> int:
+    """``_scrub_rows`` for run data, some of which may be in the blob store: a scrubbed value
+    that is still large goes to a new blob, and the old blob (which mentions the person) is
+    deleted with the erasure's files once the transaction is committed."""
+    table = Activation.__table__
+    store = attached(session.get_bind())
+    n = 0
+    ids = list(session.scalars(select(table.c.id).where(or_(
+        _mentioning([table.c[c] for c in RUN_COLUMNS], terms), has_ref(table)))))
+    for i in range(0, len(ids), 200):
+        part = ids[i:i + 200]
+        stored = {r[0]: r[1:] for r in session.execute(select(table.c.id, *(cast(table.c[c], Text) for c in RUN_COLUMNS))
+                                                       .where(table.c.id.in_(part)))}
+        for row in session.execute(select(table.c.id, *(table.c[c] for c in RUN_COLUMNS)).where(table.c.id.in_(part))):
+            values = {}
+            for c, v, text in zip(RUN_COLUMNS, row[1:], stored[row[0]], strict=True):
+                if not mentions(v, terms):
+                    continue
+                values[c] = scrub(v, terms)
+                old = ref_key(text)
+                if old:
+                    out.blob_keys.append(old)
+                if store is not None and c in BLOB_COLUMNS:
+                    values[c] = store.put(row[0], c, values[c]) or values[c]
+            if values:
+                session.execute(update(table).where(table.c.id == row[0]).values(values))
+                n += 1
+    return n
 
 
 def _runs(session: Session, terms: list[str]) -> list[Run]:
@@ -332,7 +367,7 @@ def _erase(session: Session, subject: Subject, why: str) -> Erasure:
     # mentions elsewhere: delegations, run data, the audit log, ledgers, data sources
     out.add("other_requests", _scrub_rows(session, FormRequest, ("recipient",), terms))
     out.add("other_responses", _scrub_rows(session, FormResponse, ("meta",), terms))
-    out.add("run_data", _scrub_rows(session, Activation, RUN_COLUMNS, terms))
+    out.add("run_data", _scrub_activations(session, terms, out))
     out.add("runs", _scrub_rows(session, Run, ("trigger", "options", "error"), terms))
     out.add("audit_entries", _scrub_rows(session, AuditEntry, ("before", "after"), terms))
     out.add("erp_exports", _scrub_rows(session, ErpExport, ("payload", "response", "document_key", "origin"), terms))
