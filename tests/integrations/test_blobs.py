@@ -99,3 +99,19 @@ def test_the_store_is_chosen_by_url(tmp_path: Path, s3_server: str) -> None:
                                   s3_endpoint_url=s3_server, s3_access_key_id="k", s3_secret_access_key="s",
                                   s3_region="eu-central-1"))
     assert isinstance(s3, S3BlobStore) and s3.bucket == "uploads" and s3.prefix == "forms"
+
+
+def test_run_data_is_written_read_and_deleted_by_activation_without_awaiting(store: Any) -> None:
+    from datacollect.db.run_data import RunData
+
+    rd = RunData(store, threshold=100)
+    assert rd.put("act-1", "output", {"main": [{"n": 1}]}) is None  # small: it stays in the row
+    big = {"main": [{"n": i, "notes": "x" * 50} for i in range(10)]}
+    ref = rd.put("act-1", "output", big)
+    other = rd.put("act-2", "input", big)
+    assert ref is not None and other is not None and ref["$blob"].startswith("run-data/act-1/output.")
+    assert rd.load(ref) == big and ref["bytes"] == len(store.read_bytes(ref["$blob"]))
+    rd.delete_activations(["act-1"])
+    with pytest.raises(NotFound, match="no longer in the blob store"):
+        rd.load(ref)
+    assert rd.load(other) == big  # another activation's data stays
