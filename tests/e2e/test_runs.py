@@ -98,3 +98,33 @@ def test_one_node_is_tested_on_output_pinned_from_an_earlier_run(page: Any, serv
     shot(page, "test-one-node")
     runs = server.api("GET", f"/api/runs?workflow_id={wid}", token=token)["data"]
     assert len(runs) == 2
+
+
+def test_a_node_with_more_items_than_the_run_holds_says_so_and_loads_the_rest(page: Any, server: Server) -> None:
+    wid = f"many-{uuid.uuid4().hex[:8]}"
+    token = server.token()
+    server.api("POST", "/api/workflows", {
+        "id": wid,
+        "name": "Many rows",
+        "nodes": [
+            {"id": "start", "type": "ManualTrigger", "config": {}, "position": {"x": 0, "y": 0}},
+            {"id": "double", "type": "Calculator", "config": {"formula": "item.n * 2", "output_field": "twice"}, "position": {"x": 300, "y": 0}},
+        ],
+        "edges": [{"from": "start", "to": "double"}],
+    }, token=token)
+    run = server.api("POST", f"/api/workflows/{wid}/run", {"data": [{"n": i} for i in range(1500)], "wait": True}, token=token)
+    assert run["status"] == "completed"
+
+    login(page)
+    page.goto(f"/runs/{run['id']}")
+    b = Builder(page)
+    b.click_node("double")
+    page.get_by_role("tab", name="Data").click()
+    output = page.get_by_role("region", name="Output")
+    expect(output).to_contain_text("(1,500 items)")
+    expect(output.get_by_test_id("items-partial")).to_contain_text("1,000 of 1,500 items loaded.")
+    output.get_by_role("button", name="Load 500 more").click()
+    expect(output.get_by_test_id("items-partial")).to_have_count(0)
+    output.get_by_role("tab", name="JSON").click()
+    expect(output.get_by_test_id("items-json")).to_contain_text('"twice": 2998')
+    shot(page, "run-many-items")

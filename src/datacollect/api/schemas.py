@@ -136,6 +136,9 @@ class ActivationRead(BaseModel):
     attempts: int
     input: Any = None
     output: Any = None
+    input_total: int | None = Field(None, description="How many input items there are, when the answer holds only "
+                                                      "the first ones (see GET .../activations/{id}/items)")
+    output_totals: dict[str, int] | None = Field(None, description="The same per output port that was cut")
     error: Any = None
     started_at: datetime | None = None
     finished_at: datetime | None = None

@@ -49,7 +49,48 @@ def list_runs(session: Session, workflow_id: str | None = None, status: str | No
     return [summary(r, names) for r in runs], total
 
 
-def read_run(session: Session, run_id: str, with_data: bool = True) -> dict[str, Any]:
+#: items per list (a node's input, each of its output ports) a run's answer carries at most
+ITEMS = 1000
+
+
+def capped(items: Any, limit: int | None) -> tuple[Any, int | None]:
+    """A list cut to ``limit`` items, and how many it had when it was cut (else None)."""
+    if limit is None or not isinstance(items, list) or len(items) <= limit:
+        return items, None
+    return items[:limit], len(items)
+
+
+def _data(a: Activation, limit: int | None) -> dict[str, Any]:
+    inp, input_total = capped(a.input, limit)
+    out, totals = a.output, {}
+    if isinstance(a.output, dict):
+        out = {}
+        for port, items in a.output.items():
+            out[port], n = capped(items, limit)
+            if n is not None:
+                totals[port] = n
+    return {"input": inp, "output": out, "input_total": input_total, "output_totals": totals or None}
+
+
+def activation_items(session: Session, run_id: str, activation_id: str, side: str, port: str,
+                     offset: int, limit: int) -> tuple[list[Any], int]:
+    """A page of one activation's input, or of one of its output ports, and how many there are."""
+    a = session.get(Activation, activation_id)
+    if a is None or a.run_id != run_id:
+        raise NotFound(f"Run '{run_id}' has no activation '{activation_id}'")
+    if side == "input":
+        items = a.input
+    else:
+        outputs = a.output if isinstance(a.output, dict) else {}
+        if port not in outputs:
+            ports = ", ".join(sorted(outputs)) or "none"
+            raise NotFound(f"Node '{a.node_id}' put out nothing on port '{port}' (its ports: {ports})")
+        items = outputs[port]
+    items = items if isinstance(items, list) else []
+    return items[offset:offset + limit], len(items)
+
+
+def read_run(session: Session, run_id: str, with_data: bool = True, items: int | None = ITEMS) -> dict[str, Any]:
     run = session.get(Run, run_id)
     if run is None:
         raise NotFound(f"Run '{run_id}' does not exist")
@@ -61,7 +102,7 @@ def read_run(session: Session, run_id: str, with_data: bool = True) -> dict[str,
                                 .order_by(Activation.started_at.is_(None), Activation.started_at, Activation.lane)))
     out["activations"] = [{
         "id": a.id, "node_id": a.node_id, "lane": a.lane, "status": a.status, "attempts": a.attempts,
-        "input": a.input if with_data else None, "output": a.output if with_data else None, "error": a.error,
+        **(_data(a, items) if with_data else {"input": None, "output": None}), "error": a.error,
         "started_at": a.started_at, "finished_at": a.finished_at, "duration_ms": a.duration_ms,
         "item_count": a.item_count, "wake_at": a.wake_at, "wait_for": a.wait_for} for a in acts]
     return out

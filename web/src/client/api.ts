@@ -195,6 +195,14 @@ export const listRuns = (query: RunQuery = {}) =>
 
 export const getRun = (id: string) => unwrap<Run>(client.GET("/api/runs/{run_id}", { params: { path: { run_id: id } } }));
 
+/** A page of a node's input or of one of its output ports in a run. */
+export const listActivationItems = (runId: string, activationId: string, side: "input" | "output", port: string, offset: number, limit = 1000) =>
+  unwrap<Page<Item>>(
+    client.GET("/api/runs/{run_id}/activations/{activation_id}/items", {
+      params: { path: { run_id: runId, activation_id: activationId }, query: { side, port, offset, limit } },
+    }),
+  );
+
 export const cancelRun = (id: string) =>
   unwrap<Run>(client.POST("/api/runs/{run_id}/cancel", { params: { path: { run_id: id } } }));
 

@@ -140,6 +140,9 @@ export interface Activation {
   attempts: number;
   input: Item[] | null;
   output: Record<string, Item[]> | null;
+  /** How many input items, and items per output port, there are when the run holds only the first ones. */
+  input_total?: number | null;
+  output_totals?: Record<string, number> | null;
   error: ActivationError | null;
   started_at: string | null;
   finished_at: string | null;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 
@@ -37,8 +38,21 @@ def list_runs(session: SessionDep, workflow_id: str | None = None, status: str |
 
 
 @router.get("/{run_id}", response_model=RunRead, operation_id="runs-read", dependencies=[require("runs:read")])
-def read_run(run_id: str, session: SessionDep, platform: PlatformDep) -> RunRead:
-    return _shape(svc.read_run(session, run_id), platform)
+def read_run(run_id: str, session: SessionDep, platform: PlatformDep,
+             items: int = Query(svc.ITEMS, ge=1, le=100_000, description="Items per node input and per output "
+                                "port at most; the rest are paged from .../activations/{id}/items")) -> RunRead:
+    return _shape(svc.read_run(session, run_id, items=items), platform)
+
+
+@router.get("/{run_id}/activations/{activation_id}/items", response_model=Page[Any], operation_id="runs-items",
+            dependencies=[require("runs:read")])
+def activation_items(run_id: str, activation_id: str, session: SessionDep,
+                     side: Literal["input", "output"] = "output", port: str = "main",
+                     offset: int = Query(0, ge=0), limit: int = Query(svc.ITEMS, ge=1, le=10_000)) -> Page[Any]:
+    """A page of a node's input or of one of its output ports in a run (for nodes with more items
+    than the run's answer holds)."""
+    data, total = svc.activation_items(session, run_id, activation_id, side, port, offset, limit)
+    return Page(data=data, count=total)
 
 
 @router.post("/{run_id}/cancel", response_model=RunRead, operation_id="runs-cancel")

@@ -75,13 +75,36 @@ export function JsonBlock({ value }: { value: unknown }) {
   );
 }
 
-export function ItemsView({ items, label }: { items: Item[]; label: string }) {
+/**
+ * A node's items with a table / JSON switch. `total`: how many there are when `items` holds only
+ * the first ones (a run's answer holds at most a thousand per list); `loadMore` fetches the next
+ * page from a given offset.
+ */
+export function ItemsView({ items, label, total, loadMore }: { items: Item[]; label: string; total?: number | null; loadMore?: (offset: number) => Promise<Item[]> }) {
   const [mode, setMode] = useState<"table" | "json">("table");
+  const [more, setMore] = useState<Item[]>([]);
+  const [loading, setLoading] = useState(false);
+  const [failed, setFailed] = useState<string | null>(null);
+  const shown = more.length ? [...items, ...more] : items;
+  const count = Math.max(total ?? 0, shown.length);
+  const next = async () => {
+    if (!loadMore) return;
+    setLoading(true);
+    setFailed(null);
+    try {
+      const page = await loadMore(shown.length);
+      setMore((m) => [...m, ...page]);
+    } catch (e) {
+      setFailed(e instanceof Error ? e.message : String(e));
+    } finally {
+      setLoading(false);
+    }
+  };
   return (
     <section className="space-y-1.5" aria-label={label}>
       <div className="flex items-center justify-between">
         <h4 className="text-xs font-semibold text-stone-600">
-          {label} <span className="font-normal text-stone-400">({items.length} {items.length === 1 ? "item" : "items"})</span>
+          {label} <span className="font-normal text-stone-400">({count.toLocaleString("en-US")} {count === 1 ? "item" : "items"})</span>
         </h4>
         <div className="flex rounded-md bg-stone-100 p-0.5 text-[11px]" role="tablist" aria-label={`${label} view`}>
           {(["table", "json"] as const).map((m) => (
@@ -98,7 +121,20 @@ export function ItemsView({ items, label }: { items: Item[]; label: string }) {
           ))}
         </div>
       </div>
-      {mode === "table" ? <ItemsTable items={items} /> : <JsonBlock value={items} />}
+      {mode === "table" ? <ItemsTable items={shown} /> : <JsonBlock value={shown} />}
+      {count > shown.length && (
+        <p className="flex flex-wrap items-center gap-2 text-xs text-stone-500" data-testid="items-partial">
+          <span>
+            {shown.length.toLocaleString("en-US")} of {count.toLocaleString("en-US")} items loaded.
+          </span>
+          {loadMore && (
+            <button type="button" className="font-medium text-brand-700 hover:underline disabled:opacity-50" disabled={loading} onClick={() => void next()}>
+              {loading ? "Loading…" : `Load ${Math.min(1000, count - shown.length).toLocaleString("en-US")} more`}
+            </button>
+          )}
+          {failed && <span className="text-red-700">{failed}</span>}
+        </p>
+      )}
     </section>
   );
 }

@@ -9,6 +9,7 @@ import type { Activation, OnError, RetryPolicy } from "../../client/types";
 import { cx } from "../../lib/cx";
 import { formatDateTime, formatDuration } from "../../lib/format";
 import { Button, ErrorNote, Field, IconButton, Input, Select, Spinner, StatusBadge, Toggle } from "../../lib/ui";
+import { listActivationItems } from "../../client/api";
 import { errorMessage } from "../../client/errors";
 import { ExpressionScopeContext, type ExpressionScope } from "./ExpressionInput";
 import { ItemsView, JsonBlock } from "./DataView";
@@ -330,10 +331,24 @@ function DataTab({ nodeId, canPin }: { nodeId: string; canPin: boolean }) {
               </details>
             </section>
           )}
-          {a.input && <ItemsView items={a.input} label="Input" />}
+          {a.input && (
+            <ItemsView
+              key={`${a.id}-input`}
+              items={a.input}
+              label="Input"
+              total={a.input_total}
+              loadMore={run ? (offset) => listActivationItems(run.id, a.id, "input", "main", offset).then((p) => p.data) : undefined}
+            />
+          )}
           {a.output &&
             Object.entries(a.output).map(([port, items]) => (
-              <ItemsView key={port} items={Array.isArray(items) ? items : []} label={Object.keys(a.output!).length > 1 || port !== "main" ? `Output · ${port}` : "Output"} />
+              <ItemsView
+                key={`${a.id}-${port}`}
+                items={Array.isArray(items) ? items : []}
+                label={Object.keys(a.output!).length > 1 || port !== "main" ? `Output · ${port}` : "Output"}
+                total={a.output_totals?.[port]}
+                loadMore={run ? (offset) => listActivationItems(run.id, a.id, "output", port, offset).then((p) => p.data) : undefined}
+              />
             ))}
           {!a.input && !a.output && !a.error && <p className="text-sm text-stone-500">No data recorded for this node.</p>}
         </>
