@@ -8,6 +8,7 @@ import { AlertTriangle, Pin, PinOff, Play, X } from "lucide-react";
 import type { Activation, OnError, RetryPolicy } from "../../client/types";
 import { cx } from "../../lib/cx";
 import { formatDateTime, formatDuration } from "../../lib/format";
+import { toast } from "../../lib/toast";
 import { Button, ErrorNote, Field, IconButton, Input, Select, Spinner, StatusBadge, Toggle } from "../../lib/ui";
 import { listActivationItems } from "../../client/api";
 import { errorMessage } from "../../client/errors";
@@ -17,7 +18,7 @@ import { categoryStyle, iconFor } from "./icons";
 import { upstreamOf, type FlowNode } from "./mapping";
 import { displayName } from "./Palette";
 import { useConfigSchema } from "./queries";
-import { fieldNames, pinnableOutput, sampleOutput } from "./runInfo";
+import { fieldNames, pinnableOutput, PIN_LIMIT, sampleOutput, wholeOutput } from "./runInfo";
 import { sampleFields } from "./RunDialog";
 import { SchemaForm } from "./SchemaForm";
 import { useEditor, useEditorApi } from "./store";
@@ -258,6 +259,19 @@ function DataTab({ nodeId, canPin }: { nodeId: string; canPin: boolean }) {
   const [lane, setLane] = useState(0);
   const a = acts[Math.min(lane, acts.length - 1)];
   const output = run ? pinnableOutput(run.activations ?? [], nodeId) : null;
+  // a node with more items than the run holds: the rest are fetched before they are pinned
+  const pinWhole = async () => {
+    if (!run) return;
+    try {
+      const items = await wholeOutput(run.activations ?? [], nodeId, (id, port, offset) =>
+        listActivationItems(run.id, id, "output", port, offset).then((p) => p.data),
+      );
+      if (items === null) toast.error(`This node put out more than ${PIN_LIMIT.toLocaleString("en-US")} items; pin a smaller test run's output`);
+      else api.getState().pin(nodeId, items);
+    } catch (e) {
+      toast.error(errorMessage(e));
+    }
+  };
 
   return (
     <div className="space-y-4" data-testid="node-data">
@@ -294,7 +308,7 @@ function DataTab({ nodeId, canPin }: { nodeId: string; canPin: boolean }) {
               </Select>
             )}
             {canPin && output && !pinned && (
-              <Button size="sm" variant="ghost" className={acts.length > 1 ? "" : "ml-auto"} icon={<Pin className="size-3.5" />} onClick={() => api.getState().pin(nodeId, output)} title="Use this output in the next test runs instead of running the node">
+              <Button size="sm" variant="ghost" className={acts.length > 1 ? "" : "ml-auto"} icon={<Pin className="size-3.5" />} onClick={() => void pinWhole()} title="Use this output in the next test runs instead of running the node">
                 Pin output
               </Button>
             )}

@@ -84,3 +84,35 @@ export function pinnableOutput(activations: readonly Activation[], nodeId: strin
   }
   return found ? items : null;
 }
+
+/** Items beyond this are not pinned: test runs send pinned items with them. */
+export const PIN_LIMIT = 10_000;
+
+/**
+ * The whole output to pin: what the run holds, with the items of any port it holds only the first
+ * of fetched page by page (`page(activationId, port, offset)`); null past `PIN_LIMIT` items.
+ */
+export async function wholeOutput(
+  activations: readonly Activation[],
+  nodeId: string,
+  page: (activationId: string, port: string, offset: number) => Promise<Item[]>,
+): Promise<Item[] | null> {
+  const items: Item[] = [];
+  for (const a of activations) {
+    if (a.node_id !== nodeId || !a.output) continue;
+    const port = "main" in a.output ? "main" : Object.keys(a.output)[0];
+    const held = a.output[port];
+    if (!Array.isArray(held)) continue;
+    const total = a.output_totals?.[port] ?? held.length;
+    if (items.length + total > PIN_LIMIT) return null;
+    items.push(...held);
+    for (let offset = held.length; offset < total; ) {
+      const more = await page(a.id, port, offset);
+      if (more.length === 0) break;
+      items.push(...more);
+      offset += more.length;
+    }
+  }
+  return items;
+}
+
