@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from datacollect.db.models import Activation, Run, Workflow, WorkflowVersion
-from datacollect.db.run_data import attached, has_ref
+from datacollect.db.run_data import attached
 
 log = logging.getLogger("datacollect.retention")
 
@@ -76,37 +76,26 @@ def prune_data(db: Any, workflow_id: str | None, older_than: datetime, limit: in
         ids = list(s.scalars(q.order_by(Run.finished_at).limit(limit)))
         if not ids:
             return 0
-        blobs = _with_blobs(db, s, ids)
+        store = attached(db.engine)
+        blobs = store.holders(s, Activation.__table__, Activation.run_id.in_(ids)) if store else []
         s.execute(update(Activation).where(Activation.run_id.in_(ids))
                   .values(input=None, output=None, state=None, event=None))
         s.execute(update(Run).where(Run.id.in_(ids)).values(trigger=None, data_pruned_at=_now()))
-    _drop_blobs(db, blobs)
+    if store and blobs:
+        store.delete_activations(blobs)
     return len(ids)
-
-
-def _with_blobs(db: Any, session: Any, run_ids: list[str]) -> list[str]:
-    """The activations of these runs that keep run data in the blob store (DESIGN §13): their
-    blobs go once the rows' change is committed."""
-    if attached(db.engine) is None:
-        return []
-    A = Activation.__table__
-    return list(session.scalars(select(A.c.id).where(A.c.run_id.in_(run_ids), has_ref(A))))
-
-
-def _drop_blobs(db: Any, act_ids: list[str]) -> None:
-    store = attached(db.engine)
-    if store is not None and act_ids:
-        store.delete_activations(act_ids)
 
 
 def delete_runs(db: Any, ids: list[str]) -> int:
     if not ids:
         return 0
     with db.write() as s:
-        blobs = _with_blobs(db, s, ids)
+        store = attached(db.engine)
+        blobs = store.holders(s, Activation.__table__, Activation.run_id.in_(ids)) if store else []
         s.execute(delete(Activation).where(Activation.run_id.in_(ids)))
         s.execute(delete(Run).where(Run.id.in_(ids)))
-    _drop_blobs(db, blobs)
+    if store and blobs:  # the run data they kept in the blob store goes with them (DESIGN §13)
+        store.delete_activations(blobs)
     return len(ids)
 
 

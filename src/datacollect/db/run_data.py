@@ -75,14 +75,21 @@ class RunData:
         for act_id in act_ids:
             self.blobs.delete_prefix_now(self.folder(act_id))
 
+    @staticmethod
+    def holders(conn: Any, table: Any, *where: Any) -> list[str]:
+        """The ids of the activations matching ``where`` that keep run data in the blob store
+        (read before their rows change, so their blobs can go once that is committed)."""
+        return list(conn.scalars(select(table.c.id).where(*where, has_ref(table))))
+
 
 class Writes:
     """The blobs one transaction writes and replaces: ``commit`` deletes the replaced ones,
     ``rollback`` the written ones."""
 
-    def __init__(self, store: RunData, conn: Any) -> None:
+    def __init__(self, store: RunData, conn: Any, table: Any) -> None:
         self.store = store
         self.conn = conn
+        self.table = table  # activations
         self.written: list[str] = []
         self.replaced: list[str] = []
         self.dropped: list[str] = []  # activations deleted: their folders
@@ -93,7 +100,8 @@ class Writes:
             return value
         self.written.append(ref[REF])
         if not new:  # the blob the row holds now, if any, goes once this is committed
-            old = self.conn.execute(select(cast(_table().c[column], Text)).where(_table().c.id == act_id)).scalar()
+            t = self.table
+            old = self.conn.execute(select(cast(t.c[column], Text)).where(t.c.id == act_id)).scalar()
             key = ref_key(old)
             if key:
                 self.replaced.append(key)
@@ -126,12 +134,6 @@ def ref_key(text: Any) -> str | None:
         except orjson.JSONDecodeError:
             return None
     return text[REF] if is_ref(text) else None
-
-
-def _table() -> Any:
-    from datacollect.db.models import Activation
-
-    return Activation.__table__
 
 
 def attach(engine: Any, run_data: RunData | None) -> None:

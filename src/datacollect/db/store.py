@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, s
 
 from datacollect.db.limits_models import ConcurrencySlot
 from datacollect.db.models import Activation, PendingEvent, Run, Workflow, WorkflowVersion
-from datacollect.db.run_data import COLUMNS, RunData, Writes, attached, has_ref
+from datacollect.db.run_data import COLUMNS, RunData, Writes, attached
 from datacollect.db.session import Database
 from datacollect.engine.store import Row
 
@@ -64,7 +64,7 @@ class SqlTx:
         self.c = conn
         self.pg = pg
         #: large inputs, outputs and states go to the blob store (db/run_data.py)
-        self.blobs = Writes(run_data, conn) if run_data is not None else None
+        self.blobs = Writes(run_data, conn, A) if run_data is not None else None
 
     # workflows
     def workflow_version(self, workflow_id: str, version: int | None = None) -> Row | None:
@@ -121,7 +121,7 @@ class SqlTx:
     def delete_activations(self, ids: list[str]) -> None:
         if ids:
             if self.blobs is not None:
-                self.blobs.dropped += self.c.scalars(select(A.c.id).where(A.c.id.in_(ids), has_ref(A))).all()
+                self.blobs.dropped += RunData.holders(self.c, A, A.c.id.in_(ids))
             self.c.execute(delete(A).where(A.c.id.in_(ids)))
 
     def get_activation(self, act_id: str) -> Row | None:

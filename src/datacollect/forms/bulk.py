@@ -20,8 +20,9 @@
   temporary file in chunks), so memory stays bounded whatever the file's size.
 * **Workers**: a large CSV file (``PARALLEL_MIN_BYTES``) is checked, when a core is idle, by
   worker processes, one per core (fresh interpreters that each compile the same validator from
-  the form), while this process reads the file and hands them chunks of rows; a few chunks per worker are in flight at a time, and
-  the outcomes come back in file order, the same as when every row is checked here.
+  the form), while this process reads the file and hands them chunks of rows; a few chunks per
+  worker are in flight at a time, and the outcomes come back in file order, the same as when
+  every row is checked here.
 """
 
 from __future__ import annotations
@@ -306,13 +307,7 @@ def _check_chunk(chunk: list[tuple[int, list[Any]]]) -> list[Row]:
     """In a worker: the outcomes of a chunk of rows, blank lines left out."""
     reader = _worker_reader
     assert reader is not None
-    out: list[Row] = []
-    for line, cells in chunk:
-        if not any(c not in (None, "") for c in cells):
-            continue  # a blank line
-        o = reader.check(line, cells)
-        out.append((o.line, o.ok, o.answers, o.errors, o.row))
-    return out
+    return [(o.line, o.ok, o.answers, o.errors, o.row) for o in _check_here(reader, chunk)]
 
 
 def _check_in_workers(schema: FormSchema, header: list[Any], mapping: dict[str, str] | None,
@@ -325,12 +320,13 @@ def _check_in_workers(schema: FormSchema, header: list[Any], mapping: dict[str, 
     whose other threads may hold locks at the moment of a fork, which a forked child would
     inherit held. Starting one costs about half a second, small beside the files sent here."""
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_start_worker, initargs=(schema, header, mapping))
     try:
         pool.submit(int).result()  # the first worker starts now, or cannot
-    except OSError:  # no process can be started (out of processes or memory): checked here
+    except (OSError, BrokenProcessPool):  # no worker could start (out of processes or memory): checked here
         pool.shutdown(wait=False, cancel_futures=True)
         yield from _check_here(RowReader(schema, header, mapping), rows)
         return

@@ -511,34 +511,35 @@ def _deciding_names(source: str, scope_names: frozenset[str] | set[str]) -> tupl
     return tuple(sorted(names))
 
 
+def _scalar_key(v: Any, out: list[Any]) -> bool:
+    """Add a plain value to a memo key with its type (``1``, ``1.0`` and ``True`` differ, so do
+    ``0.0`` and ``-0.0``); False when it is not a plain value."""
+    c = v.__class__
+    if c is str or c is int or c is bool or v is None or v is _MISSING:
+        out.append(c)
+        out.append(v)
+    elif c is float:
+        out.append(c)
+        out.append(v if v else repr(v))
+    else:
+        return False
+    return True
+
+
 def _memo_key(scope: Mapping[str, Any], names: tuple[str, ...]) -> tuple[Any, ...] | None:
     """The values of ``names`` in ``scope`` as a key that two values share only when an
-    expression cannot tell them apart (``1``, ``1.0`` and ``True`` differ, so do ``0.0`` and
-    ``-0.0``); None when a value is not a plain scalar or a list of them (a table's rows)."""
+    expression cannot tell them apart; None when a value is not a plain scalar or a list of
+    them (a table's rows)."""
     key: list[Any] = []
     for name in names:
         v = scope.get(name, _MISSING)
-        c = v.__class__
-        if c is str or c is int or c is bool or v is None or v is _MISSING:
-            key.append(c)
-            key.append(v)
-        elif c is float:
-            key.append(c)
-            key.append(v if v else repr(v))
-        elif c is list:
-            items: list[Any] = [c]
+        if v.__class__ is list:
+            items: list[Any] = [list]
             for x in v:
-                xc = x.__class__
-                if xc is str or xc is int or xc is bool or x is None:
-                    items.append(xc)
-                    items.append(x)
-                elif xc is float:
-                    items.append(xc)
-                    items.append(x if x else repr(x))
-                else:
+                if x is _MISSING or not _scalar_key(x, items):
                     return None
             key.append(tuple(items))
-        else:
+        elif not _scalar_key(v, key):
             return None
     return tuple(key)
 

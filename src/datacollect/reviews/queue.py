@@ -79,6 +79,13 @@ def priority_of(value: Any) -> int:
         raise InvalidInput(f"'{value}' is not a priority; use low, normal, high, urgent or 0 to 3") from None
 
 
+def due_times(t: datetime, sla_seconds: float | None) -> dict[str, datetime | None]:
+    """An item's SLA from ``t``: when it is due, where it sorts by due date, and its escalation
+    timer (the same time; none without an SLA, and the end of time to sort by)."""
+    due = t + timedelta(seconds=sla_seconds) if sla_seconds else None
+    return {"due_at": due, "due_order": due or NO_DUE, "escalate_at": due}
+
+
 def set_status(item: ReviewItem, to: str, **values: Any) -> None:
     """The one place an item's status changes: checks the transition, bumps the version."""
     if to != item.status and to not in TRANSITIONS[item.status]:
@@ -245,10 +252,8 @@ def _create(session: Session, entries: list[NewItem], responses: dict[str, FormR
             "on_changes": e.on_changes, "assignment": e.assign, "assignee_id": assignees[i],
             "claimed_at": None, "first_reviewed_at": None, "approvals_required": 2 if e.four_eyes else 1,
             "first_approver_id": None, "first_approver": None, "first_approved_at": None,
-            "sla_seconds": e.sla_seconds, "due_at": t + timedelta(seconds=e.sla_seconds) if e.sla_seconds else None,
-            "due_order": t + timedelta(seconds=e.sla_seconds) if e.sla_seconds else NO_DUE,
+            "sla_seconds": e.sla_seconds, **due_times(t, e.sla_seconds),
             "escalate_to": e.escalate_to, "escalated_at": None,
-            "escalate_at": t + timedelta(seconds=e.sla_seconds) if e.sla_seconds else None,
             "decision": None, "decided_by_id": None,
             "decided_by": None, "decided_at": None, "reason": None, "comments": None, "round": 1,
             # a microsecond apart: the queue keeps the order items came in (oldest first)
@@ -612,7 +617,5 @@ def reopen(session: Session, it: ReviewItem, data: dict[str, Any], revision: int
                decided_by=None, decided_by_id=None, decided_at=None, claimed_at=None, first_approver_id=None,
                first_approver=None, first_approved_at=None, escalated_at=None, issues=list(issues or []),
                issue_count=len(issues or []),
-               score=score, due_at=t + timedelta(seconds=it.sla_seconds) if it.sla_seconds else None,
-               due_order=t + timedelta(seconds=it.sla_seconds) if it.sla_seconds else NO_DUE,
-               escalate_at=t + timedelta(seconds=it.sla_seconds) if it.sla_seconds else None)
+               score=score, **due_times(t, it.sla_seconds))
     trail.record(session, it.id, who, "resubmitted", before, after, reason=f"round {it.round}")

@@ -68,11 +68,6 @@ class ReviewsService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.form_reviews = FormReviews()
 
-    def write(self) -> Any:
-        """``db.write()``: one transaction, committed on leaving the block (on SQLite this process's
-        writers take turns at the database's gate). Keep the block free of awaits."""
-        return self.db.write()
-
     def _remember_loop(self) -> None:
         try:
             self._loop = asyncio.get_running_loop()
@@ -83,7 +78,7 @@ class ReviewsService:
     def enqueue(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Put the node's items in their queues (idempotent by each entry's ``origin_key``)."""
         self._remember_loop()
-        with self.write() as s:
+        with self.db.write() as s:
             done = queue.enqueue(s, [NewItem(**e) for e in entries])
             return [{"id": d.id, "status": d.status, "version": d.version, "attached": d.attached,
                      **({"payload": payload(d.item)} if d.item is not None else {})} for d in done]
@@ -137,7 +132,7 @@ class ReviewsService:
         return getattr(self.services.extra.get("integrations") if self.services else None, "webhooks", None)
 
     def _publishing(self) -> bool:
-        """Whether an outgoing webhook subscribes to review decisions (read from memory)."""
+        """Whether an outgoing webhook subscribes to review decisions (the hub keeps them cached)."""
         hub = self._hub()
         return hub is not None and any("review.decided" in sub["events"] or "*" in sub["events"]
                                        for sub in hub.subscriptions())
@@ -177,7 +172,7 @@ class ReviewsService:
                     told += 1
                 done.append((item_id, version))
             if done:
-                with self.write() as s:
+                with self.db.write() as s:
                     for item_id, version in done:
                         s.execute(update(ReviewItem).where(ReviewItem.id == item_id, ReviewItem.version == version)
                                   .values(notify_pending=False).execution_options(synchronize_session=False))
@@ -211,7 +206,7 @@ class ReviewsService:
         with self.db.session() as s:
             late = s.scalar(select(ReviewItem.id).where(ReviewItem.escalate_at <= t).limit(1))
         if late is not None:
-            with self.write() as s:
+            with self.db.write() as s:
                 done = queue.escalate_due(s, t)
             if done:
                 log.info("escalated %d review items whose SLA passed", len(done))
@@ -233,7 +228,7 @@ class ReviewsService:
             found = sorted({r for r in s.scalars(q) if r})
         n = 0
         for rid in found:
-            with self.write() as s:
+            with self.db.write() as s:
                 n += len(decisions.response_resubmitted(s, rid))
         return n
 
@@ -248,7 +243,7 @@ class ReviewsService:
                                                          ReviewItem.waiting.is_(True)).limit(1))
         if found is None:
             return
-        with self.write() as s:
+        with self.db.write() as s:
             items = list(s.scalars(select(ReviewItem).where(ReviewItem.run_id == run["id"],
                                                             ReviewItem.waiting.is_(True))))
             for it in items:
@@ -273,7 +268,7 @@ class ReviewsService:
             if form.get("key") and self._has_review(str(form["key"])):
                 self.queue_form_reviews([rid])
             return
-        with self.write() as s:
+        with self.db.write() as s:
             reopened = decisions.response_resubmitted(s, rid, item)
         if reopened:
             log.info("response %s came back for review (%d items)", rid, len(reopened))
@@ -284,7 +279,7 @@ class ReviewsService:
 
     def queue_form_reviews(self, response_ids: list[str]) -> list[str]:
         """Responses of forms with review on go into their queue (see form_review.py)."""
-        with self.write() as s:
+        with self.db.write() as s:
             made = self.form_reviews.queue_responses(s, response_ids)
         if made:
             log.info("%d form response(s) queued for review", len(made))

@@ -15,9 +15,9 @@ triggers) whose items carry their email or one of their response ids.
     prefill or comments) and their links deleted, so a link stops working;
   - review items about the responses are kept for metrics but their values, title and
     comments are erased; those still open are rejected by the platform first (their waiting
-    workflows go on down ``rejected``, told after the commit); the review trail keeps who did what, when and why, while ``before``
-    and ``after`` become the tombstone ``{"erased": true}``: the one change the trail's
-    append-only trigger allows (migration 0008);
+    workflows go on down ``rejected``, told after the commit); the review trail keeps who did
+    what, when and why, while ``before`` and ``after`` become the tombstone ``{"erased": true}``:
+    the one change the trail's append-only trigger allows (migration 0008);
   - run data: items that mention them are removed from activation inputs and outputs (other
     respondents' items in the same activation stay), other values that mention them become
     ``"[erased]"``; the same for run triggers, the audit log's values, the ERP ledger's
@@ -218,11 +218,12 @@ def _scrub_activations(session: Session, terms: list[str], out: Erasure) -> int:
         _mentioning([table.c[c] for c in RUN_COLUMNS], terms), has_ref(table)))))
     for i in range(0, len(ids), 200):
         part = ids[i:i + 200]
-        stored = {r[0]: r[1:] for r in session.execute(select(table.c.id, *(cast(table.c[c], Text) for c in RUN_COLUMNS))
-                                                       .where(table.c.id.in_(part)))}
-        for row in session.execute(select(table.c.id, *(table.c[c] for c in RUN_COLUMNS)).where(table.c.id.in_(part))):
+        # each column as its value (read back from the blob store) and as stored (a reference's key)
+        q = select(table.c.id, *(table.c[c] for c in RUN_COLUMNS), *(cast(table.c[c], Text) for c in RUN_COLUMNS))
+        k = len(RUN_COLUMNS)
+        for row in session.execute(q.where(table.c.id.in_(part))):
             values = {}
-            for c, v, text in zip(RUN_COLUMNS, row[1:], stored[row[0]], strict=True):
+            for c, v, text in zip(RUN_COLUMNS, row[1:1 + k], row[1 + k:], strict=True):
                 if not mentions(v, terms):
                     continue
                 values[c] = scrub(v, terms)

@@ -402,10 +402,6 @@ def _filters(status: list[str] | None = None, **kw: Any) -> Filters:
     return Filters(status=statuses, **kw)
 
 
-def _write(platform: Any) -> Any:
-    return platform.db.write()
-
-
 def _tell(platform: Any, ids: list[str], waiting: list[str] | None = None) -> None:
     platform.services.extra["reviews"].after_commit(ids, waiting=waiting)
 
@@ -434,7 +430,7 @@ def list_teams(session: SessionDep, p: Principal = require("reviews:read")) -> T
 
 @router.post("/teams", response_model=TeamRead, status_code=201, tags=["teams"], operation_id="teams-create")
 def create_team(body: TeamCreate, platform: PlatformDep, p: Principal = require("users:manage")) -> TeamRead:
-    with _write(platform) as s:
+    with platform.db.write() as s:
         return _team(s, teams.create_team(s, body.name, p.actor, body.description), 0, True)
 
 
@@ -449,14 +445,14 @@ def read_team(team: str, session: SessionDep, p: Principal = require("reviews:re
 
 @router.patch("/teams/{team}", response_model=TeamRead, tags=["teams"], operation_id="teams-update")
 def update_team(team: str, body: TeamUpdate, platform: PlatformDep, p: Principal = require("users:manage")) -> TeamRead:
-    with _write(platform) as s:
+    with platform.db.write() as s:
         t = teams.update_team(s, team, p.actor, **body.model_dump(exclude_unset=True))
         return _team(s, t, len(teams.members(s, t.id)), True)
 
 
 @router.delete("/teams/{team}", status_code=204, tags=["teams"], operation_id="teams-delete")
 def delete_team(team: str, platform: PlatformDep, p: Principal = require("users:manage")) -> Response:
-    with _write(platform) as s:
+    with platform.db.write() as s:
         teams.delete_team(s, team, p.actor)
     return Response(status_code=204)
 
@@ -465,7 +461,7 @@ def delete_team(team: str, platform: PlatformDep, p: Principal = require("users:
 def put_member(team: str, user: str, platform: PlatformDep, body: MemberWrite | None = None,
                p: Principal = require("users:manage")) -> TeamRead:
     """Add a user (email or id) to a team, or change their role in it (member, lead)."""
-    with _write(platform) as s:
+    with platform.db.write() as s:
         m = teams.set_member(s, team, user, p.actor, (body or MemberWrite()).role)
         t = teams.get_team(s, m.team_id)
         return _team(s, t, len(teams.members(s, t.id)), True)
@@ -473,7 +469,7 @@ def put_member(team: str, user: str, platform: PlatformDep, body: MemberWrite | 
 
 @router.delete("/teams/{team}/members/{user}", status_code=204, tags=["teams"], operation_id="teams-member-delete")
 def delete_member(team: str, user: str, platform: PlatformDep, p: Principal = require("users:manage")) -> Response:
-    with _write(platform) as s:
+    with platform.db.write() as s:
         teams.remove_member(s, team, user, p.actor)
     return Response(status_code=204)
 
@@ -522,7 +518,7 @@ def create_item(body: ItemCreate, platform: PlatformDep, p: Principal = require(
                     priority=queue.priority_of(body.priority), sla_seconds=sla, escalate_to=body.escalate_to,
                     four_eyes=body.four_eyes, title=body.title, subject_key=body.subject_key, issues=body.issues,
                     score=body.score, response_id=body.response_id, source="api")
-    with _write(platform) as s:
+    with platform.db.write() as s:
         [done] = queue.enqueue(s, [entry], reviewer(p))
         s.flush()
         return _item(s, s.get(ReviewItem, done.id))  # type: ignore[arg-type]
@@ -554,7 +550,7 @@ def read_item(item_id: str, session: SessionDep, p: Principal = require("reviews
              operation_id="reviews-claim")
 def claim(item_id: str, platform: PlatformDep, p: Principal = require("reviews:decide")) -> DecisionRead:
     """Take the item to review it. 409 ``already_taken`` when someone else has it."""
-    with _write(platform) as s:
+    with platform.db.write() as s:
         it = queue.claim(s, reviewer(p), item_id)
         return DecisionRead(outcome="claimed", item=_item(s, it))
 
@@ -563,7 +559,7 @@ def claim(item_id: str, platform: PlatformDep, p: Principal = require("reviews:d
              operation_id="reviews-unclaim")
 def unclaim(item_id: str, platform: PlatformDep, body: UnclaimWrite | None = None,
             p: Principal = require("reviews:decide")) -> DecisionRead:
-    with _write(platform) as s:
+    with platform.db.write() as s:
         it = queue.unclaim(s, reviewer(p), item_id, (body or UnclaimWrite()).reason)
         return DecisionRead(outcome="unclaimed", item=_item(s, it))
 
@@ -574,7 +570,7 @@ def claim_next(platform: PlatformDep, p: Principal = require("reviews:decide"),
                queue_: str | None = Query(None, alias="queue"), team: str | None = None) -> Any:
     """Claim the most urgent item the caller may review: the ones assigned to them first, then
     the free ones of their teams. Two reviewers never get the same item."""
-    with _write(platform) as s:
+    with platform.db.write() as s:
         it = queue.claim_next(s, reviewer(p), Filters(queue=queue_, team=team))
         if it is None:
             return Response(status_code=204)
@@ -587,7 +583,7 @@ def assign(item_id: str, body: AssignWrite, platform: PlatformDep,
            p: Principal = require("reviews:read")) -> DecisionRead:
     """Reassign to a user, to another team, or within the team by a strategy. Admins, leads of
     the item's team, and the reviewer who has the item may do this."""
-    with _write(platform) as s:
+    with platform.db.write() as s:
         it = queue.reassign(s, reviewer(p), item_id, user=body.user, team=body.team, strategy=body.strategy,
                             reason=body.reason)
         return DecisionRead(outcome="reassigned", item=_item(s, it))
@@ -600,7 +596,7 @@ def approve(item_id: str, platform: PlatformDep, body: ApproveWrite | None = Non
             p: Principal = require("reviews:decide")) -> DecisionRead:
     """Approve. With four eyes the first approval answers ``first_approval`` and the item goes
     back to the queue for a second, different person (409 ``four_eyes`` for the same one)."""
-    with _write(platform) as s:
+    with platform.db.write() as s:
         outcome = decisions.approve(s, reviewer(p), item_id, (body or ApproveWrite()).reason)
         it = s.get(ReviewItem, item_id)  # the decision loaded it: no second read
         assert it is not None
@@ -613,7 +609,7 @@ def approve(item_id: str, platform: PlatformDep, body: ApproveWrite | None = Non
              operation_id="reviews-reject")
 def reject(item_id: str, body: RejectWrite, platform: PlatformDep,
            p: Principal = require("reviews:decide")) -> DecisionRead:
-    with _write(platform) as s:
+    with platform.db.write() as s:
         it = decisions.reject(s, reviewer(p), item_id, body.reason)
         out, waiting = DecisionRead(outcome="rejected", item=_item(s, it)), _waiting(it)
     _tell(platform, [item_id], waiting)
@@ -626,7 +622,7 @@ def request_changes(item_id: str, body: ChangesWrite, platform: PlatformDep,
                     p: Principal = require("reviews:decide")) -> DecisionRead:
     """Ask for changes with a comment per field. A form response's personal link reopens with
     the comments; the resubmission comes back to the same reviewer."""
-    with _write(platform) as s:
+    with platform.db.write() as s:
         it = decisions.request_changes(s, reviewer(p), item_id, body.comments, body.message)
         out, waiting = DecisionRead(outcome="changes_requested", item=_item(s, it)), _waiting(it)
     _tell(platform, [item_id], waiting)
@@ -638,7 +634,7 @@ def request_changes(item_id: str, body: ChangesWrite, platform: PlatformDep,
 def edit(item_id: str, body: EditWrite, platform: PlatformDep,
          p: Principal = require("reviews:decide")) -> DecisionRead:
     """Change values with a reason; a form response gets a new revision (checked by its form)."""
-    with _write(platform) as s:
+    with platform.db.write() as s:
         it = decisions.edit(s, reviewer(p), item_id, body.values, body.reason)
         return DecisionRead(outcome="edited", item=_item(s, it))
 
@@ -648,7 +644,7 @@ def edit(item_id: str, body: EditWrite, platform: PlatformDep,
 def resubmit(item_id: str, body: ResubmitWrite, platform: PlatformDep,
              p: Principal = require("workflows:write")) -> DecisionRead:
     """New values for an item waiting for changes (not a form response): back to its reviewer."""
-    with _write(platform) as s:
+    with platform.db.write() as s:
         it = decisions.resubmit(s, reviewer(p), item_id, body.data)
         return DecisionRead(outcome="resubmitted", item=_item(s, it))
 
@@ -661,7 +657,7 @@ def bulk(body: BulkWrite, platform: PlatformDep, p: Principal = require("reviews
         raise InvalidInput("Give the items: 'ids', or a 'filter' (use {} for every open item you may decide)")
     fl = body.filter.model_dump() if body.filter else {}
     f = Filters(**{**fl, "status": fl.get("status"), "ids": body.ids})
-    with _write(platform) as s:
+    with platform.db.write() as s:
         out = decisions.bulk_decide(s, reviewer(p), body.action, body.reason, f)
     _tell(platform, out["ids"])
     return BulkRead(**{k: v for k, v in out.items() if k != "first_approval_ids"})
@@ -679,7 +675,7 @@ def list_comments(item_id: str, session: SessionDep, p: Principal = require("rev
              operation_id="reviews-comments-create")
 def add_comment(item_id: str, body: CommentWrite, platform: PlatformDep,
                 p: Principal = require("reviews:decide")) -> CommentRead:
-    with _write(platform) as s:
+    with platform.db.write() as s:
         return _comment(decisions.add_comment(s, reviewer(p), item_id, body.body, body.field))
 
 
